@@ -1,0 +1,43 @@
+# Every target installs what it needs into .venv/ from the hash-pinned locks.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install eval bench bench-quick lint audit-deps
+
+$(STAMP): requirements-dev.lock requirements-bootstrap.lock pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements-bootstrap.lock
+	$(BIN)/uv pip sync -q --python $(BIN)/python --require-hashes requirements-dev.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --require-hashes -r requirements-bootstrap.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/homework migrate
+	$(BIN)/homework demo
+	$(BIN)/homework serve --host 127.0.0.1 --port 8000
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+eval: $(STAMP)
+	$(BIN)/python -m bench.eval_selection
+	$(BIN)/python -m bench.eval_validator
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench.run --quick
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy service
+
+audit-deps: $(STAMP)
+	bash .ci/audit-deps

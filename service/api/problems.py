@@ -1,0 +1,59 @@
+"""One problem-details JSON shape (RFC 9457) for every 4xx and 5xx."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from service.errors import DomainError
+
+log = logging.getLogger("homework.api")
+
+
+class Problem(BaseModel):
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    field: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = Problem(title=title, status=status, detail=detail, **extra)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status,
+                        media_type="application/problem+json")
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Say where and what, never echo the submitted value (it may be PHI)."""
+    return [{"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors()]
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        return problem(exc.status, exc.title, exc.detail, field=exc.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        first = errors[0] if errors else {"loc": [], "msg": "invalid input"}
+        detail = f"{'.'.join(first['loc'][1:]) or 'body'}: {first['msg']}"
+        return problem(422, "Unprocessable content", detail, errors=errors)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _crash(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled %s", type(exc).__name__)
+        return problem(500, "Internal error", "something went wrong; nothing was saved")

@@ -1,0 +1,149 @@
+"""Request and response models of the public API (the OpenAPI document is built from these)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.worksheet import Finding, Preferences, Worksheet
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ClientIn(Strict):
+    external_id: str = Field(min_length=1, max_length=200, examples=["PMS-000123"])
+    name: str = Field(min_length=1, max_length=200, examples=["Alex Example"])
+    preferred_name: str | None = Field(default=None, max_length=200)
+    date_of_birth: dt.date | None = None
+
+
+class ClientOut(BaseModel):
+    id: int
+    external_id: str
+    name: str
+    preferred_name: str | None
+    date_of_birth: dt.date | None
+
+
+class DraftIn(Strict):
+    client_id: int
+    request: str = Field(min_length=1, max_length=8000, examples=[
+        "She's stopped going out since the layoff; something tiny to get her moving, "
+        "she has coffee on the porch every morning."])
+    preferences: Preferences = Field(default_factory=Preferences)
+    next_session_date: dt.date | None = None
+    template_id: str | None = Field(default=None, max_length=100)
+
+
+class CandidateOut(BaseModel):
+    template_id: str
+    score: float
+    reason: str
+
+
+class RevisionOut(BaseModel):
+    number: int
+    worksheet: Worksheet
+    findings: list[Finding]
+    ok: bool
+    author: str
+    created_at: dt.datetime
+
+
+class DraftOut(BaseModel):
+    id: int
+    client_id: int
+    status: Literal["requested", "drafting", "drafting_failed", "in_review", "approved", "rejected"]
+    request: str
+    template_id: str
+    candidates: list[CandidateOut]
+    current_revision: int
+    revision: RevisionOut | None
+    error: str | None
+    reject_reason: str | None
+    drafter: str | None
+    llm_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    follows_resource_id: int | None
+    created_at: dt.datetime
+
+
+class EditIn(Strict):
+    base_revision: int = Field(ge=1)
+    worksheet: Worksheet
+
+
+class RedraftIn(Strict):
+    template_id: str | None = Field(default=None, max_length=100)
+    instruction: str | None = Field(default=None, max_length=500,
+                                    examples=["smaller", "change the form: voice note"])
+
+
+class ApproveIn(Strict):
+    revision: int = Field(ge=1, description="The revision number being approved")
+    safety_acknowledged: bool = False
+
+
+class RejectIn(Strict):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class CheckInIn(Strict):
+    outcome: Literal["done", "partial", "skipped"]
+    check_in_date: dt.date | None = None
+    note: str | None = Field(default=None, max_length=2000,
+                             description="What got in the way, in the client's words")
+
+
+class CheckInOut(BaseModel):
+    id: int
+    check_in_date: dt.date
+    outcome: str
+    note: str | None
+
+
+class ResourceOut(BaseModel):
+    id: int
+    client_id: int
+    status: str
+    worksheet: dict[str, Any]
+    content_sha256: str
+    streak: int
+    check_ins: list[CheckInOut]
+    created_at: dt.datetime
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
+
+
+class SelectIn(Strict):
+    request: str = Field(min_length=1, max_length=8000)
+
+
+class SelectOut(BaseModel):
+    candidates: list[CandidateOut]
+
+
+class ValidateIn(Worksheet):
+    today: dt.date | None = None
+
+
+class ValidateOut(BaseModel):
+    ok: bool
+    findings: list[Finding]
+
+
+class LinkOut(BaseModel):
+    url: str
+    token: str

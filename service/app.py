@@ -1,0 +1,73 @@
+"""The ASGI application: API, review screen and client view over one domain core."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from starlette.middleware.base import RequestResponseEndpoint
+
+from service.api import catalog_routes, client_view, problems, routes
+from service.api.limits import BodySizeLimit
+from service.catalog import get_catalog
+from service.config import get_settings
+from service.db import transaction
+from service.logs import configure_logging
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+       "object-src 'none'")
+
+
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    """Resume drafts left pending by a restart; each is claimed by exactly one worker."""
+    from service.workflow.drafts import drafts_to_resume, run_drafting
+
+    with transaction() as session:
+        pending = drafts_to_resume(session, stale_after=dt.timedelta(minutes=5))
+    settings = get_settings()
+    tasks = {asyncio.create_task(run_drafting(draft_id, settings)) for draft_id in pending}
+    yield
+    for task in tasks:
+        task.cancel()
+
+
+def create_app() -> FastAPI:
+    """Build the app; the catalog is loaded (and schema-checked) here, so a bad file stops it."""
+    configure_logging()
+    get_catalog()
+    app = FastAPI(title="Homework drafting with clinician sign-off", version="1.0.0",
+                  description="Evidence-based between-session practice, drafted by an LLM or "
+                  "offline, validated, and visible to the client only after a clinician "
+                  "approves the exact revision.", lifespan=lifespan)
+    problems.install(app)
+    app.include_router(routes.router)
+    app.include_router(catalog_routes.router)
+    app.include_router(client_view.router)
+    _install_web(app)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        if not request.url.path.startswith("/docs"):
+            response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    app.add_middleware(BodySizeLimit)
+    return app
+
+
+def _install_web(app: FastAPI) -> None:
+    try:
+        from service.web import install
+    except ImportError:
+        return
+    install(app)

@@ -1,0 +1,58 @@
+"""Append-only audit log of every read and change of client data, chained by hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from service.auth.principal import Principal
+from service.clock import now
+from service.models import AuditEvent
+
+GENESIS = "0" * 64
+
+
+def _digest(prev_hash: str, event: AuditEvent) -> str:
+    body = json.dumps(
+        [prev_hash, event.organisation_id, event.actor, event.action, event.object_type,
+         event.object_id, event.client_id, event.at.replace(tzinfo=None).isoformat()],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def record(
+    session: Session, principal: Principal | None, action: str, object_type: str,
+    object_id: object, *, client_id: int | None = None, organisation_id: int | None = None,
+) -> None:
+    """Write one event (actor, action, object id; never PHI content) in the caller's transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(7301)"))
+    last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
+    prev_hash = last.hash if last else GENESIS
+    event = AuditEvent(
+        organisation_id=organisation_id or (principal.organisation_id if principal else None),
+        actor=principal.actor if principal else "system",
+        action=action, object_type=object_type, object_id=str(object_id), client_id=client_id,
+        prev_hash=prev_hash,
+    )
+    event.at = now()
+    event.hash = _digest(prev_hash, event)
+    session.add(event)
+    session.flush()
+
+
+def verify(session: Session) -> list[str]:
+    """Return one problem per broken link (edited, inserted or deleted rows); empty if intact."""
+    problems: list[str] = []
+    prev_hash = GENESIS
+    for event in session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
+        if event.prev_hash != prev_hash:
+            problems.append(f"event {event.id}: link broken (a row was deleted or inserted)")
+        if _digest(event.prev_hash, event) != event.hash:
+            problems.append(f"event {event.id}: content does not match its hash (edited)")
+        prev_hash = event.hash
+    return problems

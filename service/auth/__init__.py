@@ -1,0 +1,1 @@
+"""Who is asking: clinicians (password, session), API keys (bearer), client links (token)."""

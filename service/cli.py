@@ -1,0 +1,159 @@
+"""The `homework` command: thin commands over the same services the API uses."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import sys
+
+from sqlalchemy import select
+
+from service import audit
+from service.auth import credentials
+from service.config import get_settings
+from service.db import transaction
+from service.errors import DomainError
+from service.models import Clinician, Organisation
+from service.worksheet import Preferences
+
+
+def migrate(_: argparse.Namespace) -> None:
+    from alembic.config import Config
+
+    from alembic import command
+    from service.config import ROOT
+
+    command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
+    print("database migrated")
+
+
+def _organisation(session: object, name: str) -> Organisation:
+    org = session.scalar(select(Organisation).where(Organisation.name == name))  # type: ignore[attr-defined]
+    return org or credentials.create_organisation(session, name=name)  # type: ignore[arg-type]
+
+
+def create_clinician(args: argparse.Namespace) -> None:
+    with transaction() as session:
+        org = _organisation(session, args.organisation)
+        clinician = credentials.create_clinician(session, organisation_id=org.id,
+                                                 email=args.email, name=args.name,
+                                                 password=args.password)
+        print(f"clinician {clinician.email} created in {org.name}")
+
+
+def demo(_: argparse.Namespace) -> None:
+    """Create the demo clinician once and print its login."""
+    email, password = "demo@example.org", "demo-password-123"
+    with transaction() as session:
+        if session.scalar(select(Clinician).where(Clinician.email == email)) is None:
+            org = _organisation(session, "Demo practice")
+            credentials.create_clinician(session, organisation_id=org.id, email=email,
+                                         name="Demo Clinician", password=password)
+    print(f"demo clinician login: {email} / {password}  (http://127.0.0.1:8000/login)")
+
+
+def create_api_key(args: argparse.Namespace) -> None:
+    with transaction() as session:
+        if args.clinician:
+            clinician = session.scalar(select(Clinician).where(Clinician.email == args.clinician))
+            if clinician is None:
+                raise DomainError(f"no clinician {args.clinician}")
+            org_id, clinician_id = clinician.organisation_id, clinician.id
+        else:
+            org_id, clinician_id = _organisation(session, args.organisation).id, None
+        print(credentials.create_api_key(session, organisation_id=org_id, name=args.name,
+                                         clinician_id=clinician_id))
+
+
+def draft(args: argparse.Namespace) -> None:
+    from service.catalog import get_template
+    from service.clock import today
+    from service.drafting import draft_worksheet
+    from service.selection import rank_templates
+
+    candidates = rank_templates(args.request)
+    template = get_template(candidates[0].template_id)
+    identifiers = [args.client] if args.client else []
+    outcome = asyncio.run(draft_worksheet(
+        request_text=args.request, template=template, preferences=Preferences(),
+        review_date=today() + dt.timedelta(days=7), today=today(), identifiers=identifiers,
+        settings=get_settings()))
+    result = {
+        "template_id": template.id, "candidates": [c.model_dump() for c in candidates],
+        "worksheet": outcome.worksheet.model_dump(mode="json") if outcome.worksheet else None,
+        "findings": [f.model_dump(mode="json") for f in outcome.findings],
+    }
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    print(f"template: {template.id} ({template.name})  drafter: {outcome.drafter}")
+    for key, value in (result["worksheet"] or {}).items():
+        print(f"  {key}: {value}")
+    for f in outcome.findings:
+        print(f"  [{f.severity}] {f.code} ({f.field}): {f.message}")
+    if outcome.error:
+        print(f"error: {outcome.error}")
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    uvicorn.run("service.app:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level="warning", access_log=False)
+
+
+def audit_verify(_: argparse.Namespace) -> None:
+    with transaction() as session:
+        problems = audit.verify(session)
+    for problem in problems:
+        print(problem)
+    if problems:
+        raise SystemExit(1)
+    print("audit log intact")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="homework")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("serve", help="serve the API and review screen")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1)
+    p.set_defaults(func=serve)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=migrate)
+    sub.add_parser("demo", help="create the demo clinician").set_defaults(func=demo)
+    p = sub.add_parser("create-clinician")
+    p.add_argument("--email", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--organisation", default="Demo practice")
+    p.set_defaults(func=create_clinician)
+    p = sub.add_parser("create-api-key", help="prints the new key (shown once)")
+    p.add_argument("--name", default="integration")
+    p.add_argument("--organisation", default="Demo practice")
+    p.add_argument("--clinician", help="email: a personal key that may approve")
+    p.set_defaults(func=create_api_key)
+    p = sub.add_parser("draft", help="draft a worksheet from a plain-language request")
+    p.add_argument("request")
+    p.add_argument("--client")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=draft)
+    p = sub.add_parser("audit", help="audit log tools")
+    p.add_argument("action", choices=["verify"])
+    p.set_defaults(func=audit_verify)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        args.func(args)
+    except DomainError as exc:
+        print(f"homework: {exc.detail}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

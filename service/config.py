@@ -1,0 +1,46 @@
+"""Settings from HOMEWORK_* environment variables; unsafe values refused at start-up."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOMEWORK_", extra="ignore")
+
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'homework.db'}"
+    llm_model: str | None = None
+    llm_fallback_model: str | None = None
+    llm_api_base: str | None = None
+    llm_timeout_seconds: float = 60.0
+    llm_max_retries: int = 2
+    llm_repair_rounds: int = 2
+    llm_allowed_models: list[str] | None = None
+    secret_key: str = "dev-insecure-change-me"
+    environment: str = "development"
+    session_idle_minutes: int = 30
+    templates_dir: Path = ROOT / "evidence_templates"
+    prompts_dir: Path = ROOT / "prompts"
+    ui_dir: Path = ROOT / "review_ui"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe(self) -> Settings:
+        if self.environment == "production" and self.secret_key.startswith("dev-"):
+            raise ValueError("HOMEWORK_SECRET_KEY must be set in production")
+        allowed = self.llm_allowed_models
+        if allowed is not None:
+            for model in (self.llm_model, self.llm_fallback_model):
+                if model and model not in allowed:
+                    raise ValueError(f"model {model!r} is not in HOMEWORK_LLM_ALLOWED_MODELS")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,169 @@
+"""Draft a worksheet: offline, or with the configured LLM and a bounded repair loop."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from service.catalog import Template
+from service.config import Settings
+from service.drafting.parse import ParseError, parse_worksheet
+from service.drafting.redaction import Redactor
+from service.validation import validate_worksheet
+from service.worksheet import Finding, Preferences, Worksheet, has_error
+
+# Errors only the clinician can settle in session; re-asking the model cannot fix them.
+_CLINICIAN_CODES = frozenset({"low_confidence", "missing_confidence"})
+_TAG = re.compile(r"<\s*(/?)\s*clinician_request\s*>", re.I)
+
+
+@dataclass
+class DraftOutcome:
+    worksheet: Worksheet | None
+    findings: list[Finding]
+    drafter: str
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@lru_cache
+def _env(prompts_dir: str) -> Environment:
+    return Environment(loader=FileSystemLoader(prompts_dir), undefined=StrictUndefined,
+                       autoescape=False, keep_trailing_newline=True)
+
+
+@lru_cache
+def system_prompt(prompts_dir: str) -> str:
+    """Static, so it is byte-identical across drafts and provider prompt caches hit."""
+    schema = json.dumps(Worksheet.model_json_schema(), separators=(",", ":"), sort_keys=True)
+    return _env(prompts_dir).get_template("system.jinja").render(schema=schema)
+
+
+def escape_request(text: str) -> str:
+    """The request can never close (or reopen) its own data block."""
+    return _TAG.sub(lambda m: f"[{m.group(1)}clinician_request]", text)
+
+
+def user_prompt(prompts_dir: str, *, request: str, template: Template,
+                preferences: Preferences, review_date: dt.date, redactor: Redactor,
+                instruction: str | None = None, previous: Worksheet | None = None) -> str:
+    previous_json = None
+    if previous is not None:
+        data = previous.model_dump(mode="json", exclude={"confidence"})
+        data["template_id"] = template.id
+        previous_json = redactor.redact(json.dumps(data, ensure_ascii=False))
+    return _env(prompts_dir).get_template("user.jinja").render(
+        template=template, request=escape_request(redactor.redact(request)),
+        homework_word=redactor.redact(preferences.homework_word or "practice"),
+        preferred_modality=preferences.preferred_modality,
+        known_cues=[redactor.redact(c) for c in preferences.known_cues],
+        review_date=review_date.isoformat(), previous=previous_json,
+        instruction=escape_request(redactor.redact(instruction or "revise as needed")))
+
+
+def repair_prompt(prompts_dir: str, *, findings: list[Finding] | None = None,
+                  parse_problem: str | None = None) -> str:
+    return _env(prompts_dir).get_template("repair.jinja").render(
+        findings=findings or [], parse_problem=parse_problem)
+
+
+def _offline(request_text: str, template: Template, preferences: Preferences,
+             review_date: dt.date, today: dt.date, instruction: str | None) -> DraftOutcome:
+    from service.drafting.offline import draft_offline
+
+    kwargs: dict[str, Any] = {"request_text": request_text, "template": template,
+                              "preferences": preferences, "review_date": review_date}
+    if instruction:
+        kwargs["instruction"] = instruction
+    try:
+        worksheet = draft_offline(**kwargs)
+    except TypeError:  # an offline drafter that takes no instruction
+        kwargs.pop("instruction", None)
+        worksheet = draft_offline(**kwargs)
+    findings = validate_worksheet(worksheet, today=today, request_text=request_text)
+    return DraftOutcome(worksheet, findings, "offline")
+
+
+def _needs_repair(findings: list[Finding]) -> bool:
+    return has_error([f for f in findings if f.code not in _CLINICIAN_CODES])
+
+
+def _prompts_dir(settings: Settings) -> str:
+    return str(Path(settings.prompts_dir))
+
+
+async def draft_worksheet(*, request_text: str, template: Template, preferences: Preferences,
+                          review_date: dt.date, today: dt.date, identifiers: list[str],
+                          settings: Settings, instruction: str | None = None,
+                          previous: Worksheet | None = None) -> DraftOutcome:
+    """Never raises for LLM trouble: the outcome says what went wrong and keeps what parsed."""
+    if not settings.llm_model:
+        return _offline(request_text, template, preferences, review_date, today, instruction)
+    # litellm takes seconds to import: only a configured LLM pays for it.
+    from service.drafting.llm import LLMError, complete
+
+    prompts = _prompts_dir(settings)
+    redactor = Redactor(identifiers)
+    messages = [
+        {"role": "system", "content": system_prompt(prompts)},
+        {"role": "user", "content": user_prompt(
+            prompts, request=request_text, template=template, preferences=preferences,
+            review_date=review_date, redactor=redactor, instruction=instruction,
+            previous=previous)},
+    ]
+    schema = Worksheet.model_json_schema()
+    outcome = DraftOutcome(None, [], settings.llm_model)
+    repairs_left = max(0, settings.llm_repair_rounds)
+    parse_retry_left = 1
+    while True:
+        try:
+            answer = await complete(messages, settings=settings, json_schema=schema)
+        except LLMError as exc:
+            outcome.error = f"llm_{exc.kind}"
+            outcome.notes.append(exc.detail)
+            return outcome
+        outcome.llm_calls += 1
+        outcome.prompt_tokens += answer.prompt_tokens
+        outcome.completion_tokens += answer.completion_tokens
+        outcome.cost_usd += answer.cost_usd
+        messages.append({"role": "assistant", "content": answer.text})
+        try:
+            parsed = parse_worksheet(answer.text, template_id=template.id,
+                                     finish_reason=answer.finish_reason)
+        except ParseError as exc:
+            outcome.error = f"llm_output_{exc.reason}: {exc}"
+            if parse_retry_left <= 0:
+                return outcome
+            parse_retry_left -= 1
+            messages.append({"role": "user",
+                             "content": repair_prompt(prompts, parse_problem=str(exc))})
+            continue
+        data = redactor.restore(parsed.model_dump(mode="json"))
+        if data.get("confidence") is not None:  # the client rates it in session, not the model
+            outcome.notes.append("model-supplied confidence dropped")
+            data["confidence"] = None
+        worksheet = Worksheet.model_validate(data)
+        findings = validate_worksheet(worksheet, today=today, request_text=request_text)
+        outcome.worksheet, outcome.findings, outcome.error = worksheet, findings, None
+        if not _needs_repair(findings):
+            return outcome
+        if repairs_left <= 0:
+            codes = sorted({f.code for f in findings
+                            if f.severity == "error" and f.code not in _CLINICIAN_CODES})
+            outcome.error = "validation_failed: " + ", ".join(codes)
+            return outcome
+        repairs_left -= 1
+        errors = [f for f in findings if f.severity == "error" and f.code not in _CLINICIAN_CODES]
+        messages.append({"role": "user", "content": redactor.redact(
+            repair_prompt(prompts, findings=errors))})

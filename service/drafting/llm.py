@@ -1,0 +1,186 @@
+"""The only module that imports litellm: one chat call, configured to call nothing else.
+
+Before litellm is imported: the bundled cost map is used (no fetch at import) and the
+async path uses httpx, not aiohttp (`litellm.disable_aiohttp_transport`, read in
+`litellm/llms/custom_httpx/http_handler.py: should_use_aiohttp_transport`), so one
+transport serves production and the respx-mocked tests alike.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+os.environ["DISABLE_AIOHTTP_TRANSPORT"] = "True"
+
+import litellm
+
+from service.config import Settings
+
+litellm.telemetry = False
+litellm.disable_aiohttp_transport = True
+litellm.turn_off_message_logging = True
+litellm.callbacks = []
+litellm.success_callback = []
+litellm.failure_callback = []
+litellm.suppress_debug_info = True
+litellm.drop_params = True  # a provider that lacks a parameter gets the call without it
+
+MAX_TOKENS = 2000
+_OPENAI_COMPATIBLE = frozenset({
+    "openai", "azure", "hosted_vllm", "vllm", "ollama", "ollama_chat", "lm_studio", "groq",
+    "together_ai", "deepseek", "mistral", "fireworks_ai", "openrouter", "deepinfra",
+    "perplexity", "xai", "litellm_proxy", "custom_openai",
+})
+
+
+class LLMError(Exception):
+    """kind: timeout, rate_limited, server_error, unavailable, bad_request.
+
+    `detail` is the exception's type and status only: never message content.
+    """
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    finish_reason: str | None
+    model: str
+
+
+def _kind(exc: Exception) -> str:
+    if isinstance(exc, litellm.Timeout):
+        return "timeout"
+    if isinstance(exc, litellm.RateLimitError):
+        return "rate_limited"
+    if isinstance(exc, litellm.InternalServerError | litellm.ServiceUnavailableError
+                  | litellm.BadGatewayError):
+        return "server_error"
+    if isinstance(exc, litellm.APIConnectionError):
+        status = getattr(exc, "status_code", None)
+        return "server_error" if isinstance(status, int) and status >= 500 else "unavailable"
+    if isinstance(exc, litellm.AuthenticationError | litellm.PermissionDeniedError):
+        return "auth"
+    if isinstance(exc, litellm.BadRequestError | litellm.NotFoundError):
+        return "bad_request"
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int) and status >= 500:
+        return "server_error"
+    return "unavailable"
+
+
+def _provider(model: str) -> str:
+    try:
+        return litellm.get_llm_provider(model=model)[1] or ""
+    except Exception:
+        return model.split("/", 1)[0] if "/" in model else ""
+
+
+def response_format(model: str, json_schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A JSON schema where the provider takes one, else JSON mode where it is OpenAI-like."""
+    if json_schema is None:
+        return None
+    provider = _provider(model)
+    try:
+        supported = litellm.supports_response_schema(model=model)
+    except Exception:
+        supported = False
+    if supported:
+        return {"type": "json_schema",
+                "json_schema": {"name": "worksheet", "schema": json_schema, "strict": False}}
+    if provider in _OPENAI_COMPATIBLE:
+        return {"type": "json_object"}
+    return None
+
+
+def _params(model: str, settings: Settings, json_schema: dict[str, Any] | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"model": model, "timeout": settings.llm_timeout_seconds,
+                              "temperature": 0.2, "max_tokens": MAX_TOKENS}
+    # HOMEWORK_LLM_API_BASE is the primary's; a fallback of another provider uses its own.
+    same_provider = _provider(model) == _provider(settings.llm_model or model)
+    if settings.llm_api_base and same_provider:
+        params["api_base"] = settings.llm_api_base
+        if _provider(model) == "openai" and not os.environ.get("OPENAI_API_KEY"):
+            params["api_key"] = "no-key"  # a local OpenAI-compatible server needs none
+    if (fmt := response_format(model, json_schema)) is not None:
+        params["response_format"] = fmt
+    return params
+
+
+@lru_cache(maxsize=16)
+def _router(primary: str, fallback: str, api_base: str | None, timeout: float, retries: int,
+            schema_json: str) -> litellm.Router:
+    settings = Settings(llm_model=primary, llm_fallback_model=fallback, llm_api_base=api_base,
+                        llm_timeout_seconds=timeout, llm_max_retries=retries)
+    schema = json.loads(schema_json)
+    model_list = [{"model_name": "primary", "litellm_params": _params(primary, settings, schema)},
+                  {"model_name": "fallback",
+                   "litellm_params": _params(fallback, settings, schema)}]
+    return litellm.Router(model_list=model_list, fallbacks=[{"primary": ["fallback"]}],
+                          num_retries=retries, timeout=timeout, retry_after=0)
+
+
+def _cost(response: Any) -> float:
+    try:
+        return float(litellm.completion_cost(completion_response=response) or 0.0)
+    except Exception:
+        return 0.0
+
+
+def _with_cache_marks(messages: list[dict[str, Any]], settings: Settings) -> list[dict[str, Any]]:
+    """Anthropic caches a prefix only when asked: mark the static system prompt."""
+    models = [m for m in (settings.llm_model, settings.llm_fallback_model) if m]
+    if not all(_provider(m) == "anthropic" for m in models):
+        return messages
+    return [{**m, "content": [{"type": "text", "text": m["content"],
+                               "cache_control": {"type": "ephemeral"}}]}
+            if m["role"] == "system" and isinstance(m["content"], str) else m
+            for m in messages]
+
+
+async def complete(messages: list[dict[str, Any]], *, settings: Settings,
+                   json_schema: dict[str, Any] | None = None) -> Completion:
+    """One chat call: retries with backoff on 429/5xx, then the fallback model if one is set."""
+    if not settings.llm_model:
+        raise LLMError("bad_request", "no model configured")
+    messages = _with_cache_marks(messages, settings)
+    try:
+        if settings.llm_fallback_model:
+            key = json.dumps(json_schema, sort_keys=True)
+            router = _router(settings.llm_model, settings.llm_fallback_model,
+                             settings.llm_api_base, settings.llm_timeout_seconds,
+                             settings.llm_max_retries, key)
+            response = await router.acompletion(model="primary", messages=messages)
+        else:
+            response = await litellm.acompletion(
+                messages=messages, num_retries=settings.llm_max_retries,
+                **_params(settings.llm_model, settings, json_schema))
+    except Exception as exc:
+        status = getattr(exc, "status_code", None)
+        raise LLMError(_kind(exc), f"{type(exc).__name__} status={status}") from None
+    choice = response.choices[0]
+    usage = getattr(response, "usage", None)
+    return Completion(
+        text=getattr(choice.message, "content", None)
+        or getattr(choice.message, "refusal", None) or "",
+        finish_reason=getattr(choice, "finish_reason", None),
+        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        cost_usd=_cost(response), model=str(getattr(response, "model", "") or settings.llm_model),
+    )
+
+
+def count_tokens(model: str, text: str) -> int:
+    return int(litellm.token_counter(model=model, text=text))

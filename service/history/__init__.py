@@ -1,0 +1,89 @@
+"""The client's resource history: approved items, their check-ins and streaks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import audit
+from service.auth.principal import Principal
+from service.clock import today
+from service.errors import Conflict, Invalid
+from service.history.streak import compassionate_streak
+from service.models import CheckIn, Client, Resource
+from service.scope import load
+
+Outcome = Literal["done", "partial", "skipped"]
+
+
+@dataclass(frozen=True)
+class ResourceView:
+    resource: Resource
+    check_ins: list[CheckIn]
+    streak: int
+
+    @property
+    def worksheet(self) -> dict[str, object]:
+        return json.loads(self.resource.content)
+
+
+def _view(session: Session, resource: Resource) -> ResourceView:
+    check_ins = list(session.scalars(select(CheckIn).where(
+        CheckIn.resource_id == resource.id).order_by(CheckIn.check_in_date, CheckIn.id)))
+    frequency = str(json.loads(resource.content).get("frequency") or "")
+    practised = [c.check_in_date for c in check_ins if c.outcome in ("done", "partial")]
+    return ResourceView(resource, check_ins, compassionate_streak(frequency, practised, today()))
+
+
+def list_resources(session: Session, principal: Principal | None, client: Client, *,
+                   after: int = 0, limit: int = 50) -> list[ResourceView]:
+    rows = session.scalars(select(Resource).where(
+        Resource.client_id == client.id, Resource.id > after).order_by(Resource.id).limit(limit))
+    views = [_view(session, r) for r in rows]
+    audit.record(session, principal, "resource.list", "client", client.id, client_id=client.id,
+                 organisation_id=client.organisation_id)
+    return views
+
+
+def client_resources(session: Session, principal: Principal, client_id: int, *,
+                     after: int = 0, limit: int = 50) -> list[ResourceView]:
+    return list_resources(session, principal, load(session, principal, Client, client_id),
+                          after=after, limit=limit)
+
+
+def get_resource(session: Session, principal: Principal, resource_id: int) -> ResourceView:
+    resource = load(session, principal, Resource, resource_id)
+    audit.record(session, principal, "resource.read", "resource", resource.id,
+                 client_id=resource.client_id)
+    return _view(session, resource)
+
+
+def record_check_in(session: Session, principal: Principal | None, resource: Resource, *,
+                    outcome: Outcome, check_in_date: dt.date | None = None,
+                    note: str | None = None) -> CheckIn:
+    """A client's (or clinician's) log of one attempt; non-completion is data, not failure."""
+    if resource.status != "active":
+        raise Conflict(f"resource {resource.id} is retired; check-ins are closed")
+    day = check_in_date or today()
+    if day > today():
+        raise Invalid("a check-in cannot be dated in the future", field="check_in_date")
+    check_in = CheckIn(resource_id=resource.id, check_in_date=day, outcome=outcome,
+                       note=(note or None))
+    session.add(check_in)
+    session.flush()
+    audit.record(session, principal, "check_in.created", "resource", resource.id,
+                 client_id=resource.client_id, organisation_id=resource.organisation_id)
+    return check_in
+
+
+def retire_resource(session: Session, principal: Principal, resource_id: int) -> Resource:
+    resource = load(session, principal, Resource, resource_id)
+    resource.status = "retired"
+    audit.record(session, principal, "resource.retired", "resource", resource.id,
+                 client_id=resource.client_id)
+    return resource

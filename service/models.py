@@ -1,0 +1,178 @@
+"""The data model: every table of the service, one place for the schema."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.clock import now
+from service.db import Base
+
+
+def _id() -> Mapped[int]:
+    return mapped_column(Integer, primary_key=True, autoincrement=True)
+
+
+def _created() -> Mapped[dt.datetime]:
+    return mapped_column(DateTime(timezone=True), default=now, nullable=False)
+
+
+def _org() -> Mapped[int]:
+    return mapped_column(ForeignKey("organisations.id"), index=True, nullable=False)
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+    id: Mapped[int] = _id()
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class Clinician(Base):
+    __tablename__ = "clinicians"
+    id: Mapped[int] = _id()
+    organisation_id: Mapped[int] = _org()
+    email: Mapped[str] = mapped_column(String(320), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    locked_until_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class ApiKey(Base):
+    """A bearer key, stored as its SHA-256; a clinician key may approve, an org key never."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = _id()
+    organisation_id: Mapped[int] = _org()
+    clinician_id: Mapped[int | None] = mapped_column(ForeignKey("clinicians.id"))
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class Client(Base):
+    __tablename__ = "clients"
+    __table_args__ = (UniqueConstraint("organisation_id", "external_id"),)
+    id: Mapped[int] = _id()
+    organisation_id: Mapped[int] = _org()
+    external_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    preferred_name: Mapped[str | None] = mapped_column(String(200))
+    date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
+    link_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class Draft(Base):
+    __tablename__ = "drafts"
+    id: Mapped[int] = _id()
+    organisation_id: Mapped[int] = _org()
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True, nullable=False)
+    created_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    request_text: Mapped[str] = mapped_column(Text, nullable=False)
+    preferences: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    next_session_date: Mapped[dt.date | None] = mapped_column(Date)
+    template_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+    status: Mapped[str] = mapped_column(String(30), nullable=False, index=True)
+    instruction: Mapped[str | None] = mapped_column(String(500))
+    follows_resource_id: Mapped[int | None] = mapped_column(Integer)  # no FK: avoids a cycle
+    current_revision: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    error: Mapped[str | None] = mapped_column(String(500))
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    drafter: Mapped[str | None] = mapped_column(String(200))
+    llm_calls: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0, nullable=False)
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=now, onupdate=now, nullable=False
+    )
+
+
+class DraftRevision(Base):
+    """Immutable: an edit is a new row, never an update."""
+
+    __tablename__ = "draft_revisions"
+    __table_args__ = (UniqueConstraint("draft_id", "number"),)
+    id: Mapped[int] = _id()
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"), index=True, nullable=False)
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    worksheet: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+    author: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class Approval(Base):
+    __tablename__ = "approvals"
+    id: Mapped[int] = _id()
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"), unique=True, nullable=False)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("draft_revisions.id"), nullable=False)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("clinicians.id"), nullable=False)
+    content_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    safety_acknowledged: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    changes_from_ai: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+    approved_at: Mapped[dt.datetime] = _created()
+
+
+class Resource(Base):
+    """An item in the client's history; only ever created from an approval."""
+
+    __tablename__ = "resources"
+    id: Mapped[int] = _id()
+    organisation_id: Mapped[int] = _org()
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True, nullable=False)
+    approval_id: Mapped[int] = mapped_column(
+        ForeignKey("approvals.id"), unique=True, nullable=False
+    )
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    content_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), default="active", nullable=False)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class CheckIn(Base):
+    __tablename__ = "check_ins"
+    id: Mapped[int] = _id()
+    resource_id: Mapped[int] = mapped_column(
+        ForeignKey("resources.id"), index=True, nullable=False
+    )
+    check_in_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    outcome: Mapped[str] = mapped_column(String(10), nullable=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class AuditEvent(Base):
+    """Append-only; each row's hash covers the previous row's hash."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = _id()
+    organisation_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    actor: Mapped[str] = mapped_column(String(200), nullable=False)
+    action: Mapped[str] = mapped_column(String(100), nullable=False)
+    object_type: Mapped[str] = mapped_column(String(50), nullable=False)
+    object_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    client_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    at: Mapped[dt.datetime] = _created()
+    prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False)

@@ -1,0 +1,1 @@
+"""The approval workflow: drafts, revisions, approval and rejection."""

@@ -1,0 +1,78 @@
+"""Approval: the only way a worksheet becomes a resource the client can see."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from service import audit
+from service.auth.principal import Principal
+from service.errors import Conflict, Forbidden, Invalid
+from service.models import Approval, Draft, DraftRevision, Resource
+from service.scope import load
+from service.workflow.content import canonical, changes, sha256
+from service.workflow.drafts import current_revision, revisions
+from service.workflow.states import DraftStatus
+
+
+def _check_approvable(revision: DraftRevision, safety_acknowledged: bool) -> None:
+    errors = [f for f in revision.findings if f["severity"] == "error"]
+    if errors:
+        codes = ", ".join(sorted({f["code"] for f in errors}))
+        raise Invalid(f"revision {revision.number} has error findings ({codes}); fix them first",
+                      field="findings")
+    risky = any(f["code"] == "risk_content" for f in revision.findings)
+    if risky and not safety_acknowledged:
+        raise Invalid("this worksheet mentions risk: confirm the safety acknowledgement to approve",
+                      field="safety_acknowledged")
+
+
+def approve_revision(session: Session, principal: Principal, draft_id: int, *, revision: int,
+                     safety_acknowledged: bool = False) -> Resource:
+    """Approve exactly one named revision; concurrent approvals race on one guarded UPDATE."""
+    if not principal.can_approve or principal.clinician_id is None:
+        raise Forbidden("approval needs a clinician's own credential, not an integration key")
+    draft = load(session, principal, Draft, draft_id)
+    if draft.status != DraftStatus.IN_REVIEW:
+        raise Conflict(f"draft {draft.id} is {draft.status}; it cannot be approved")
+    if revision != draft.current_revision:
+        raise Conflict(f"revision {revision} is stale; the current one is {draft.current_revision}")
+    current = current_revision(session, draft)
+    assert current is not None
+    _check_approvable(current, safety_acknowledged)
+    won = session.execute(
+        update(Draft)
+        .where(Draft.id == draft.id, Draft.status == DraftStatus.IN_REVIEW.value,
+               Draft.current_revision == revision)
+        .values(status=DraftStatus.APPROVED.value)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        raise Conflict(f"draft {draft.id} changed while you were approving it; reload it")
+    session.refresh(draft)
+    return _record_approval(session, principal, draft, current, safety_acknowledged)
+
+
+def _record_approval(session: Session, principal: Principal, draft: Draft,
+                     revision: DraftRevision, safety_acknowledged: bool) -> Resource:
+    assert principal.clinician_id is not None
+    content = canonical(revision.worksheet)
+    first = revisions(session, draft)[0]
+    approval = Approval(
+        draft_id=draft.id, revision_id=revision.id, clinician_id=principal.clinician_id,
+        content_sha256=sha256(content), safety_acknowledged=safety_acknowledged,
+        changes_from_ai=changes(first.worksheet, revision.worksheet),
+    )
+    session.add(approval)
+    session.flush()
+    resource = Resource(organisation_id=draft.organisation_id, client_id=draft.client_id,
+                        approval_id=approval.id, content=content,
+                        content_sha256=approval.content_sha256)
+    session.add(resource)
+    session.flush()
+    audit.record(session, principal, "draft.approved", "draft", draft.id,
+                 client_id=draft.client_id)
+    audit.record(session, principal, "resource.created", "resource", resource.id,
+                 client_id=draft.client_id)
+    return resource
+

@@ -1,0 +1,208 @@
+"""Drafts: request stored first, drafted in a second transaction, edited as new revisions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from service import audit
+from service.auth.principal import Principal
+from service.catalog import get_catalog, get_template
+from service.clients import identifiers
+from service.clock import now, today
+from service.config import Settings
+from service.db import transaction
+from service.drafting import DraftOutcome, draft_worksheet
+from service.errors import Conflict, Invalid
+from service.models import Client, Draft, DraftRevision
+from service.scope import load
+from service.selection import rank_templates
+from service.validation import validate_worksheet
+from service.workflow.states import DraftStatus, move
+from service.worksheet import Finding, Preferences, Worksheet
+
+
+def create_draft(
+    session: Session, principal: Principal, *, client_id: int, request_text: str,
+    preferences: Preferences, next_session_date: dt.date | None = None,
+    template_id: str | None = None, follows_resource_id: int | None = None,
+    instruction: str | None = None,
+) -> Draft:
+    """Store the clinician's request and the ranked templates; no LLM is called here."""
+    load(session, principal, Client, client_id)
+    if not request_text.strip():
+        raise Invalid("the request is empty: describe the client's need", field="request")
+    candidates = [c.model_dump() for c in rank_templates(request_text)]
+    if template_id is not None:
+        get_template(template_id)
+    chosen = template_id or candidates[0]["template_id"]
+    draft = Draft(
+        organisation_id=principal.organisation_id, client_id=client_id,
+        created_by=principal.actor, request_text=request_text,
+        preferences=preferences.model_dump(mode="json"), next_session_date=next_session_date,
+        template_id=chosen, candidates=candidates, status=DraftStatus.REQUESTED.value,
+        follows_resource_id=follows_resource_id, instruction=instruction,
+    )
+    session.add(draft)
+    session.flush()
+    audit.record(session, principal, "draft.created", "draft", draft.id, client_id=client_id)
+    return draft
+
+
+def findings_for(worksheet: Worksheet, request_text: str) -> list[Finding]:
+    return validate_worksheet(worksheet, today=today(), request_text=request_text)
+
+
+def _add_revision(session: Session, draft: Draft, worksheet: Worksheet, author: str,
+                  findings: list[Finding] | None = None) -> DraftRevision:
+    found = findings if findings is not None else findings_for(worksheet, draft.request_text)
+    draft.current_revision += 1
+    revision = DraftRevision(
+        draft_id=draft.id, number=draft.current_revision,
+        worksheet=worksheet.model_dump(mode="json"),
+        findings=[f.model_dump(mode="json") for f in found], author=author,
+    )
+    session.add(revision)
+    move(draft, DraftStatus.IN_REVIEW)
+    session.flush()
+    return revision
+
+
+def current_revision(session: Session, draft: Draft) -> DraftRevision | None:
+    return session.scalar(select(DraftRevision).where(
+        DraftRevision.draft_id == draft.id, DraftRevision.number == draft.current_revision))
+
+
+def _claim(session: Session, draft_id: int) -> bool:
+    """Exactly one worker wins the guarded UPDATE, so each draft is drafted once."""
+    won = session.execute(
+        update(Draft).where(Draft.id == draft_id, Draft.status == DraftStatus.REQUESTED.value)
+        .values(status=DraftStatus.DRAFTING.value, updated_at=now())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return won == 1
+
+
+def _inputs(session: Session, draft: Draft, settings: Settings) -> dict[str, Any]:
+    client = session.get_one(Client, draft.client_id)
+    previous = current_revision(session, draft)
+    return {
+        "request_text": draft.request_text, "template": get_template(draft.template_id),
+        "preferences": Preferences.model_validate(draft.preferences),
+        "review_date": draft.next_session_date or today() + dt.timedelta(days=7),
+        "today": today(), "identifiers": identifiers(client), "settings": settings,
+        "instruction": draft.instruction,
+        "previous": Worksheet.model_validate(previous.worksheet) if previous else None,
+    }
+
+
+async def run_drafting(draft_id: int, settings: Settings) -> None:
+    """Draft outside any transaction, then store the outcome in a second one."""
+    with transaction() as session:
+        if not _claim(session, draft_id):
+            return
+        inputs = _inputs(session, session.get_one(Draft, draft_id), settings)
+    try:
+        outcome = await draft_worksheet(**inputs)
+    except Exception as exc:  # the request must survive any drafter bug
+        outcome = DraftOutcome(None, [], settings.llm_model or "offline",
+                               error=f"drafter_crashed: {type(exc).__name__}")
+    with transaction() as session:
+        store_outcome(session, session.get_one(Draft, draft_id), outcome)
+
+
+def drafts_to_resume(session: Session, *, stale_after: dt.timedelta) -> list[int]:
+    """Pending work after a restart: never-started drafts and claims older than a timeout."""
+    stale = now() - stale_after
+    session.execute(update(Draft).where(Draft.status == DraftStatus.DRAFTING.value,
+                                        Draft.updated_at < stale)
+                    .values(status=DraftStatus.REQUESTED.value)
+                    .execution_options(synchronize_session=False))
+    return list(session.scalars(select(Draft.id).where(
+        Draft.status == DraftStatus.REQUESTED.value).order_by(Draft.id)))
+
+
+def store_outcome(session: Session, draft: Draft, outcome: DraftOutcome) -> None:
+    draft.drafter = outcome.drafter
+    draft.llm_calls += outcome.llm_calls
+    draft.prompt_tokens += outcome.prompt_tokens
+    draft.completion_tokens += outcome.completion_tokens
+    draft.cost_usd += outcome.cost_usd
+    draft.error = outcome.error
+    if outcome.worksheet is None:
+        move(draft, DraftStatus.DRAFTING_FAILED)
+    else:
+        _add_revision(session, draft, outcome.worksheet, f"ai:{outcome.drafter}",
+                      outcome.findings or None)
+    audit.record(session, None, "draft.drafted", "draft", draft.id, client_id=draft.client_id,
+                 organisation_id=draft.organisation_id)
+
+
+def get_draft(session: Session, principal: Principal, draft_id: int) -> Draft:
+    draft = load(session, principal, Draft, draft_id)
+    audit.record(session, principal, "draft.read", "draft", draft.id, client_id=draft.client_id)
+    return draft
+
+
+def list_drafts(session: Session, principal: Principal, *, client_id: int | None = None,
+                status: str | None = None, after: int | None = None,
+                limit: int = 50) -> list[Draft]:
+    """Newest first; `after` is the cursor (the last id of the previous page)."""
+    query = select(Draft).where(Draft.organisation_id == principal.organisation_id)
+    if client_id is not None:
+        query = query.where(Draft.client_id == client_id)
+    if status is not None:
+        query = query.where(Draft.status == status)
+    if after is not None:
+        query = query.where(Draft.id < after)
+    rows = list(session.scalars(query.order_by(Draft.id.desc()).limit(limit)))
+    audit.record(session, principal, "draft.list", "draft", "*", client_id=client_id)
+    return rows
+
+
+def revisions(session: Session, draft: Draft) -> list[DraftRevision]:
+    return list(session.scalars(select(DraftRevision).where(
+        DraftRevision.draft_id == draft.id).order_by(DraftRevision.number)))
+
+
+def edit_draft(session: Session, principal: Principal, draft_id: int, *,
+               base_revision: int, worksheet: Worksheet) -> DraftRevision:
+    """A clinician's edit: a new immutable revision, re-validated; stale bases get 409."""
+    draft = load(session, principal, Draft, draft_id, for_update=True)
+    if draft.status != DraftStatus.IN_REVIEW:
+        raise Conflict(f"draft {draft.id} is {draft.status}; only drafts in review can be edited")
+    if base_revision != draft.current_revision:
+        raise Conflict(f"revision {base_revision} is stale; the current one is "
+                       f"{draft.current_revision}")
+    worksheet = worksheet.model_copy(update={"template_id": worksheet.template_id})
+    revision = _add_revision(session, draft, worksheet, principal.actor)
+    audit.record(session, principal, "draft.edited", "draft", draft.id, client_id=draft.client_id)
+    return revision
+
+
+def request_redraft(session: Session, principal: Principal, draft_id: int, *,
+                    template_id: str | None = None, instruction: str | None = None) -> Draft:
+    """Re-draft on another template or with an instruction ("smaller", "voice note")."""
+    draft = load(session, principal, Draft, draft_id, for_update=True)
+    if template_id is not None:
+        if template_id not in get_catalog():
+            raise Invalid(f"no template {template_id!r} in the catalog", field="template_id")
+        draft.template_id = template_id
+    draft.instruction = instruction
+    move(draft, DraftStatus.REQUESTED)
+    audit.record(session, principal, "draft.redraft_requested", "draft", draft.id,
+                 client_id=draft.client_id)
+    return draft
+
+
+def reject_draft(session: Session, principal: Principal, draft_id: int, *, reason: str) -> Draft:
+    draft = load(session, principal, Draft, draft_id, for_update=True)
+    if not reason.strip():
+        raise Invalid("say why the draft is rejected", field="reason")
+    move(draft, DraftStatus.REJECTED)
+    draft.reject_reason = reason
+    audit.record(session, principal, "draft.rejected", "draft", draft.id, client_id=draft.client_id)
+    return draft

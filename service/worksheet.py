@@ -1,0 +1,90 @@
+"""The worksheet: the contract's draft content, shared by every domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Modality = Literal["paper", "app", "voice_note", "conversation", "calendar"]
+Severity = Literal["error", "warning"]
+
+CLIENT_TEXT_FIELDS = (
+    "title", "goal", "rationale", "task", "when", "where", "frequency",
+    "done_criteria", "tracking", "backup_cue", "reward", "support_person",
+)
+
+
+class Obstacle(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    obstacle: str = Field(default="", max_length=2000)
+    plan: str = Field(default="", max_length=2000)
+
+
+class Worksheet(BaseModel):
+    """A homework worksheet exactly as the public contract names its fields.
+
+    Fields are lenient (empty allowed) so the validator, not the parser, judges
+    missing content and can tell the clinician what to change.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    template_id: str = Field(default="", max_length=100)
+    title: str = Field(default="", max_length=300)
+    goal: str = Field(default="", max_length=2000)
+    rationale: str = Field(default="", max_length=4000)
+    task: str = Field(default="", max_length=2000)
+    when: str = Field(default="", max_length=500)
+    where: str = Field(default="", max_length=500)
+    duration_minutes: float | None = None
+    frequency: str = Field(default="", max_length=500)
+    done_criteria: str = Field(default="", max_length=2000)
+    tracking: str = Field(default="", max_length=2000)
+    obstacles: list[Obstacle] = Field(default_factory=list, max_length=20)
+    confidence: int | None = Field(default=None, ge=1, le=10)
+    review_date: dt.date | None = None
+    modality: Modality = "paper"
+    steps: list[str] = Field(default_factory=list, max_length=30)
+    fields: list[str] = Field(default_factory=list, max_length=40)
+    backup_cue: str | None = Field(default=None, max_length=500)
+    reward: str | None = Field(default=None, max_length=500)
+    support_person: str | None = Field(default=None, max_length=500)
+
+    @field_validator("title", "goal", "rationale", "task", "when", "where", "frequency",
+                     "done_criteria", "tracking", "template_id", mode="before")
+    @classmethod
+    def _null_is_empty(cls, value: object) -> object:
+        """A null text field is judged as missing by the validator, not refused by the parser."""
+        return "" if value is None else value
+
+    @field_validator("obstacles", "steps", "fields", mode="before")
+    @classmethod
+    def _null_is_empty_list(cls, value: object) -> object:
+        return [] if value is None else value
+
+
+class Finding(BaseModel):
+    """One validator finding; `suggested_fix` is a one-click repair (field -> value)."""
+
+    code: str
+    severity: Severity
+    field: str
+    message: str
+    suggested_fix: dict[str, object] | None = None
+
+
+def has_error(findings: list[Finding]) -> bool:
+    return any(f.severity == "error" for f in findings)
+
+
+class Preferences(BaseModel):
+    """What the clinician knows of the client that shapes the draft."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    homework_word: str = Field(default="practice", max_length=40)
+    preferred_modality: Modality | None = None
+    known_cues: list[str] = Field(default_factory=list, max_length=10)

@@ -1,0 +1,62 @@
+"""Plain factory functions for test data, through the same services production uses."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from service.auth import credentials
+from service.db import transaction
+
+_seq = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Tenant:
+    organisation_id: int
+    clinician_id: int
+    email: str
+    password: str
+    clinician_key: str
+    integration_key: str
+
+    @property
+    def clinician(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.clinician_key}"}
+
+    @property
+    def integration(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.integration_key}"}
+
+
+def make_tenant(name: str) -> Tenant:
+    n = next(_seq)
+    email, password = f"clinician{n}@example.org", "correct horse battery"
+    with transaction() as session:
+        org = credentials.create_organisation(session, name=f"{name} {n}")
+        clinician = credentials.create_clinician(session, organisation_id=org.id, email=email,
+                                                 name=f"Dr {n}", password=password)
+        clinician_key = credentials.create_api_key(session, organisation_id=org.id,
+                                                   name="personal", clinician_id=clinician.id)
+        integration_key = credentials.create_api_key(session, organisation_id=org.id,
+                                                     name="pms")
+        return Tenant(org.id, clinician.id, email, password, clinician_key, integration_key)
+
+
+def make_client(http, tenant: Tenant, external_id: str = "PMS-1", name: str = "Alex Example"):  # type: ignore[no-untyped-def]
+    response = http.put("/api/v1/clients", json={"external_id": external_id, "name": name},
+                        headers=tenant.integration)
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+PORCH_REQUEST = ("She's stopped going out since the layoff; something tiny to get her moving, "
+                 "she has coffee on the porch every morning.")
+
+
+def make_draft(http, tenant: Tenant, client_id: int, request: str = PORCH_REQUEST,  # type: ignore[no-untyped-def]
+               **extra: object):
+    response = http.post("/api/v1/drafts", json={"client_id": client_id, "request": request,
+                                                 **extra}, headers=tenant.integration)
+    assert response.status_code == 201, response.text
+    return response.json()

@@ -1,0 +1,67 @@
+"""Response bodies as OpenAI and Anthropic send them, and a worksheet that passes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from service.catalog import Template
+
+
+def openai_body(content: str | None, *, prompt_tokens: int = 1200,
+                completion_tokens: int = 300, finish_reason: str = "stop",
+                model: str = "test-model", refusal: str | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if refusal is not None:
+        message["refusal"] = refusal
+    return {
+        "id": "chatcmpl-test", "object": "chat.completion", "created": 1_700_000_000,
+        "model": model,
+        "choices": [{"index": 0, "finish_reason": finish_reason,
+                     "message": message}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens},
+    }
+
+
+def anthropic_body(content: str, *, input_tokens: int = 1200, output_tokens: int = 300,
+                   stop_reason: str = "end_turn",
+                   model: str = "claude-3-5-haiku-20241022") -> dict[str, Any]:
+    return {
+        "id": "msg_test", "type": "message", "role": "assistant", "model": model,
+        "content": [{"type": "text", "text": content}],
+        "stop_reason": stop_reason, "stop_sequence": None,
+        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+    }
+
+
+def good_worksheet(template: Template, *, review_date: dt.date,
+                   goal: str = "feel less anxious about work") -> dict[str, Any]:
+    """A worksheet that passes the validator with no error (confidence is left null)."""
+    dose = template.minimum_viable_dose
+    return {
+        "template_id": template.id,
+        "title": f"Your practice: {template.name}",
+        "goal": goal[0].upper() + goal[1:],
+        "rationale": (f"When I do this small step, I learn what is really going on, so I can "
+                      f"{goal}. Doing it a little, often, builds the habit."),
+        "task": dose.task,
+        "when": "Right after dinner, when I put my plate in the sink",
+        "where": "At the kitchen table",
+        "duration_minutes": min(dose.duration_minutes, template.max_duration_minutes),
+        "frequency": "3 days a week",
+        "done_criteria": dose.done_criteria,
+        "tracking": "Tick the day on the sheet when I do it.",
+        "obstacles": [{"obstacle": o.obstacle, "plan": o.plan} for o in template.obstacles[:2]],
+        "confidence": None,
+        "review_date": review_date.isoformat(),
+        "modality": "paper",
+        "steps": list(template.steps[:4]),
+        "fields": list(template.fields),
+        "backup_cue": None, "reward": None, "support_person": None,
+    }
+
+
+def as_text(worksheet: dict[str, Any]) -> str:
+    return json.dumps(worksheet)

@@ -1,0 +1,54 @@
+"""Privacy: canaries never reach logs, error bodies or other models than those allowed."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from pydantic import ValidationError
+
+from service.config import Settings
+from service.logs import ScrubFilter
+from tests.factories import make_client, make_draft
+
+CANARY_NAME = "Zebediah Quillfeather"
+CANARY_EMAIL = "zeb.quill@canary.example"
+
+
+def test_model_outside_the_baa_allow_list_fails_at_start_up():
+    with pytest.raises(ValidationError, match="not in HOMEWORK_LLM_ALLOWED_MODELS"):
+        Settings(llm_model="openai/gpt-4o", llm_allowed_models=["anthropic/claude-x"])
+    with pytest.raises(ValidationError, match="not in HOMEWORK_LLM_ALLOWED_MODELS"):
+        Settings(llm_model="anthropic/claude-x", llm_fallback_model="openai/gpt-4o",
+                 llm_allowed_models=["anthropic/claude-x"])
+    assert Settings(llm_model="anthropic/claude-x", llm_allowed_models=["anthropic/claude-x"])
+
+
+def test_production_refuses_the_default_secret():
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        Settings(environment="production")
+
+
+def test_log_filter_scrubs_keys_and_emails():
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "key %s for %s",
+                               ("hw_" + "a" * 40, CANARY_EMAIL), None)
+    ScrubFilter().filter(record)
+    assert "hw_aaaa" not in record.getMessage()
+    assert CANARY_EMAIL not in record.getMessage()
+
+
+def test_canaries_never_in_logs_or_error_bodies(client, tenant, caplog):
+    caplog.set_level(logging.DEBUG)
+    c = make_client(client, tenant, name=CANARY_NAME)
+    draft = make_draft(client, tenant, c["id"],
+                       request=f"{CANARY_NAME} ({CANARY_EMAIL}) avoids the shops; small step")
+    bad = client.patch(f"/api/v1/drafts/{draft['id']}", headers=tenant.clinician,
+                       json={"base_revision": 99, "worksheet": {"title": CANARY_NAME,
+                                                                "duration_minutes": "x"}})
+    assert bad.status_code == 422
+    stale = client.patch(f"/api/v1/drafts/{draft['id']}", headers=tenant.clinician,
+                         json={"base_revision": 99, "worksheet": {"title": CANARY_NAME}})
+    assert stale.status_code == 409
+    for body in (bad.text, stale.text):
+        assert CANARY_NAME not in body and CANARY_EMAIL not in body
+    assert CANARY_NAME not in caplog.text and CANARY_EMAIL not in caplog.text

@@ -1,0 +1,203 @@
+"""The worksheet validator: meaning-level checks, one scenario a test."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from service.catalog import get_catalog
+from service.validation import validate_worksheet
+from service.worksheet import Worksheet, has_error
+
+TODAY = dt.date(2026, 3, 2)
+
+
+def good(**changes: object) -> Worksheet:
+    """A specific, linked, kind worksheet for a breathing practice."""
+    data: dict[str, object] = {
+        "template_id": "mindful_breathing",
+        "title": "Two calm minutes",
+        "goal": "Feel less wound up before meetings at work",
+        "rationale": ("Before meetings your body winds up fast. A few slow breaths with a "
+                      "long out-breath tell your body it is safe, so you walk into the "
+                      "meeting calmer."),
+        "task": "Breathe in for 4 and out for 6.",
+        "when": "Right after you hang up your coat at work",
+        "where": "At your desk",
+        "duration_minutes": 3,
+        "frequency": "Every work day",
+        "done_criteria": "Three minutes of slow breathing, however it went.",
+        "tracking": "Tick the calendar and rate calm 0-10 after.",
+        "obstacles": [{"obstacle": "A colleague talks to you first.",
+                       "plan": "If someone stops you, then do it in the toilets instead."}],
+        "confidence": 8,
+        "review_date": "2026-03-09",
+        "steps": ["Sit back in your chair.", "Breathe in for 4.", "Breathe out for 6."],
+    }
+    data.update(changes)
+    return Worksheet.model_validate(data)
+
+
+def codes(ws: Worksheet, request_text: str = "") -> set[str]:
+    return {f.code for f in validate_worksheet(ws, today=TODAY, request_text=request_text)}
+
+
+def test_good_worksheet_is_ok() -> None:
+    findings = validate_worksheet(good(), today=TODAY)
+    assert not has_error(findings), findings
+    assert codes(good()) == set()
+
+
+@pytest.mark.parametrize("when", ["sometime", "at some point", "when you get a chance",
+                                  "during the week", "this week", "whenever",
+                                  "when you remember", "when you can", "Later in the day", ""])
+def test_vague_when_is_an_error(when: str) -> None:
+    assert "missing_when" in codes(good(when=when))
+
+
+@pytest.mark.parametrize("when", ["after brushing teeth", "at 9 pm", "right after morning coffee",
+                                  "on the bus home", "in the evening", "when you get home",
+                                  "whenever the urge shows up", "Monday at 10 am"])
+def test_specific_when_is_fine(when: str) -> None:
+    assert "missing_when" not in codes(good(when=when))
+
+
+@pytest.mark.parametrize(("frequency", "vague"), [
+    ("most days", True), ("regularly", True), ("from time to time", True),
+    ("as much as possible", True), ("when needed", True),
+    ("5 days a week", False), ("Mon, Wed and Fri", False), ("every morning", False),
+    ("once a day", False), ("twice this week", False)])
+def test_frequency(frequency: str, vague: bool) -> None:
+    assert ("missing_frequency" in codes(good(frequency=frequency))) is vague
+
+
+@pytest.mark.parametrize("where", ["", "anywhere", "Wherever you like", "somewhere"])
+def test_vague_where(where: str) -> None:
+    assert "missing_where" in codes(good(where=where))
+
+
+@pytest.mark.parametrize("rationale", ["It will help.", "It's good for you.",
+                                       "Research shows it works.",
+                                       "Studies prove this is effective."])
+def test_thin_rationale(rationale: str) -> None:
+    assert "missing_rationale" in codes(good(rationale=rationale))
+
+
+def test_unlinked_rationale_but_paraphrase_is_linked() -> None:
+    unlinked = good(rationale=("Keeping a tidy kitchen makes cooking quicker and saves you "
+                               "money on takeaways each month."))
+    assert "rationale_not_linked_to_goal" in codes(unlinked)
+    paraphrase = good(rationale=("Slow breathing settles the stress in your body, so job "
+                                 "meetings feel less tense."))
+    assert "rationale_not_linked_to_goal" not in codes(paraphrase)
+
+
+def test_obstacle_without_plan() -> None:
+    assert "missing_obstacle_plan" in codes(good(obstacles=[]))
+    empty_plan = [{"obstacle": "I forget.", "plan": ""}]
+    assert "missing_obstacle_plan" in codes(good(obstacles=empty_plan))
+
+
+def test_too_long_uses_the_templates_own_max() -> None:
+    limit = get_catalog()["mindful_breathing"].max_duration_minutes
+    assert "too_long" not in codes(good(duration_minutes=limit))
+    over = [f for f in validate_worksheet(good(duration_minutes=limit + 1), today=TODAY)
+            if f.code == "too_long"]
+    assert over and over[0].severity == "warning"
+    assert "missing_duration" in codes(good(duration_minutes=0))
+
+
+def test_low_and_missing_confidence_and_review() -> None:
+    assert "low_confidence" in codes(good(confidence=5))
+    assert "missing_confidence" in codes(good(confidence=None))
+    assert "missing_review" in codes(good(review_date="2026-03-01"))
+    assert "missing_review" in codes(good(review_date=None))
+
+
+def test_risk_content_in_worksheet_and_request_but_not_idioms() -> None:
+    risky = good(goal="Cope with urges to self-harm at night")
+    assert "risk_content" in codes(risky)
+    assert "risk_content" in codes(good(), "She mentioned wanting to die last week.")
+    assert "risk_content" in codes(good(), "Her partner hits her when he drinks.")
+    idioms = "He is killing time at work, dying to try climbing, and wants to cut down on caffeine."
+    assert "risk_content" not in codes(good(), idioms)
+    assert "risk_content" not in codes(good(task="I could kill for a coffee, but breathe first."))
+
+
+def test_shaming_but_not_cant_fail() -> None:
+    shaming = good(steps=["Breathe in for 4.", "No excuses - skipping it is lazy."])
+    assert "shaming_language" in codes(shaming)
+    kind = good(steps=["Breathe in for 4.", "You can't fail at this."])
+    assert "shaming_language" not in codes(kind)
+
+
+def test_reading_level() -> None:
+    academic = good(rationale=(
+        "Diaphragmatic respiration demonstrably attenuates sympathetic nervous system "
+        "activation, consequently facilitating physiological downregulation and subsequently "
+        "enhancing occupational performance during anticipatory anxiety associated with "
+        "professional interpersonal engagements and evaluative organisational situations."))
+    assert "reading_level" in codes(academic)
+    assert "reading_level" not in codes(good())
+
+
+def test_multiple_tasks() -> None:
+    bundle = good(task="Reply to the email, call your sister, and then tidy the desk.")
+    assert "multiple_tasks" in codes(bundle)
+    assert "multiple_tasks" not in codes(good(task="Sit and breathe slowly at your desk."))
+
+
+def test_unknown_template_skips_template_rules() -> None:
+    found = validate_worksheet(good(template_id="no_such_thing", duration_minutes=500),
+                               today=TODAY)
+    assert {f.code for f in found} == {"unknown_template"}
+    assert has_error(found)
+
+
+def test_missing_tracking_is_a_warning() -> None:
+    found = [f for f in validate_worksheet(good(tracking=""), today=TODAY)]
+    assert [f.severity for f in found if f.code == "missing_tracking"] == ["warning"]
+    assert not has_error(found)
+
+
+BROKEN = {
+    "missing_when": {"when": "whenever"},
+    "missing_where": {"where": "anywhere"},
+    "missing_duration": {"duration_minutes": None},
+    "missing_frequency": {"frequency": "regularly"},
+    "missing_done_criteria": {"done_criteria": ""},
+    "missing_rationale": {"rationale": "It helps."},
+    "rationale_not_linked_to_goal": {"rationale": "Tidy kitchens make cooking quicker and "
+                                                  "save money on takeaways."},
+    "missing_obstacle_plan": {"obstacles": []},
+    "low_confidence": {"confidence": 4},
+    "missing_review": {"review_date": "2026-02-01"},
+}
+
+
+@pytest.mark.parametrize("code", sorted(BROKEN))
+def test_every_error_carries_a_fix_that_removes_it(code: str) -> None:
+    ws = good(**BROKEN[code])
+    findings = [f for f in validate_worksheet(ws, today=TODAY) if f.code == code]
+    assert findings and findings[0].severity == "error"
+    fix = findings[0].suggested_fix
+    assert fix, code
+    if code == "low_confidence":
+        fix = {**fix, "confidence": 8}  # re-rated in session after shrinking
+    fixed = Worksheet.model_validate({**ws.model_dump(mode="json"), **fix})
+    assert code not in codes(fixed), fix
+
+
+def test_missing_when_fix_uses_a_cue_from_the_request() -> None:
+    found = validate_worksheet(good(when="sometime"), today=TODAY,
+                               request_text="She always has a coffee at 9 pm on the sofa.")
+    fix = next(f.suggested_fix for f in found if f.code == "missing_when")
+    assert fix and "9 pm" in str(fix["when"]).lower()
+
+
+def test_exposure_far_above_stated_distress() -> None:
+    ws = good(template_id="exposure_practice", goal="Ride the bus to work again",
+              rationale="Facing the bus step by step shows you that the fear comes down.",
+              task="Start with the hardest step: ride the bus at rush hour (distress 90).")
+    assert "exposure_step_too_high" in codes(ws, "Current distress on buses is about 35/100.")
