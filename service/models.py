@@ -18,9 +18,31 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from service.clock import now
 from service.db import Base
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp that is always timezone-aware UTC in Python.
+
+    SQLite drops the offset and PostgreSQL answers in the session's time zone; normalising
+    here keeps API timestamps RFC 3339 and the audit hash chain identical on both engines.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return None if value is None else _as_utc(value)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return None if value is None else _as_utc(value)
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def _id() -> Mapped[int]:
@@ -28,7 +50,7 @@ def _id() -> Mapped[int]:
 
 
 def _created() -> Mapped[dt.datetime]:
-    return mapped_column(DateTime(timezone=True), default=now, nullable=False)
+    return mapped_column(UTCDateTime(), default=now, nullable=False)
 
 
 def _org() -> Mapped[int]:
@@ -50,7 +72,7 @@ class Clinician(Base):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    locked_until_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_until_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = _created()
 
 
@@ -63,7 +85,7 @@ class ApiKey(Base):
     clinician_id: Mapped[int | None] = mapped_column(ForeignKey("clinicians.id"))
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = _created()
 
 
@@ -104,7 +126,7 @@ class Draft(Base):
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0, nullable=False)
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), default=now, onupdate=now, nullable=False
+        UTCDateTime(), default=now, onupdate=now, nullable=False
     )
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Modality = Literal["paper", "app", "voice_note", "conversation", "calendar"]
 Severity = Literal["error", "warning"]
@@ -16,14 +16,43 @@ CLIENT_TEXT_FIELDS = (
 )
 
 
-class Obstacle(BaseModel):
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
+
+
+class Inbound(BaseModel):
+    """Base of every model parsed from outside (API bodies, LLM output).
+
+    JSON may escape a lone UTF-16 surrogate, which no database can store; refusing it
+    here turns what would be a storage crash into a 422 naming the problem.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _encodable_text(cls, data: Any) -> Any:
+        if _has_lone_surrogate(data):
+            raise ValueError("text contains an unpaired surrogate; send valid UTF-8")
+        return data
+
+
+class Obstacle(Inbound):
     model_config = ConfigDict(extra="ignore")
 
     obstacle: str = Field(default="", max_length=2000)
     plan: str = Field(default="", max_length=2000)
 
 
-class Worksheet(BaseModel):
+class Worksheet(Inbound):
     """A homework worksheet exactly as the public contract names its fields.
 
     Fields are lenient (empty allowed) so the validator, not the parser, judges
@@ -80,7 +109,7 @@ def has_error(findings: list[Finding]) -> bool:
     return any(f.severity == "error" for f in findings)
 
 
-class Preferences(BaseModel):
+class Preferences(Inbound):
     """What the clinician knows of the client that shapes the draft."""
 
     model_config = ConfigDict(extra="forbid")

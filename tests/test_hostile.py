@@ -34,3 +34,36 @@ def test_oversized_request_is_refused_with_422(client, tenant):
                            json={"client_id": c["id"], "request": "x" * 20000})
     assert response.status_code == 422
     assert "request" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/drafts/99999999999999999999",
+                                  "/api/v1/resources/2147483648",
+                                  "/api/v1/drafts?cursor=99999999999999999999",
+                                  "/api/v1/drafts?cursor=%C2%B2"])
+def test_out_of_range_ids_are_422_not_a_crash(client, tenant, path):
+    response = client.get(path, headers=tenant.clinician)
+    assert response.status_code == 422
+
+
+def test_out_of_range_client_id_in_a_body_is_422(client, tenant):
+    response = client.post("/api/v1/drafts", headers=tenant.integration,
+                           json={"client_id": 2**63, "request": "walk daily"})
+    assert response.status_code == 422
+    assert "client_id" in response.json()["detail"]
+
+
+def test_unpaired_surrogate_is_refused_and_nothing_is_stored(client, tenant):
+    c = make_client(client, tenant)
+    body = '{"client_id": ' + str(c["id"]) + ', "request": "low mood \\ud9ad walk"}'
+    response = client.post("/api/v1/drafts", headers={**tenant.integration,
+                           "content-type": "application/json"}, content=body)
+    assert response.status_code == 422
+    assert "surrogate" in response.text
+    assert client.get("/api/v1/drafts", headers=tenant.clinician).json()["items"] == []
+
+
+def test_timestamps_carry_a_utc_offset(client, tenant):
+    c = make_client(client, tenant)
+    draft = make_draft(client, tenant, c["id"])
+    assert draft["created_at"].endswith(("Z", "+00:00"))
+    assert draft["revision"]["created_at"].endswith(("Z", "+00:00"))

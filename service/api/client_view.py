@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 from service import history
 from service.api.convert import resource_out
 from service.api.deps import SessionDep
-from service.api.schemas import CheckInIn, CheckInOut, ResourceOut
+from service.api.schemas import CheckInIn, CheckInOut, PathId, ResourceOut
 from service.clients import client_for_link
 from service.errors import NotFound
 from service.models import Client, Resource
@@ -33,7 +33,7 @@ def client_resources(token: Token, session: SessionDep) -> list[ResourceOut]:
 
 @router.post("/{token}/resources/{resource_id}/check-ins", operation_id="client_view_check_in",
              status_code=201)
-def client_check_in(token: Token, resource_id: int, body: CheckInIn,
+def client_check_in(token: Token, resource_id: PathId, body: CheckInIn,
                     session: SessionDep) -> CheckInOut:
     client = _client(session, token)
     resource = session.get(Resource, resource_id)

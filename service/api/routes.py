@@ -10,6 +10,7 @@ from service import clients, history
 from service.api.convert import client_out, draft_out, page, resource_out, revision_out
 from service.api.deps import PrincipalDep, SessionDep, SettingsDep
 from service.api.schemas import (
+    MAX_ID,
     ApproveIn,
     CheckInIn,
     CheckInOut,
@@ -20,6 +21,7 @@ from service.api.schemas import (
     EditIn,
     LinkOut,
     Page,
+    PathId,
     RedraftIn,
     RejectIn,
     ResourceOut,
@@ -34,12 +36,13 @@ from service.workflow import approval, drafts
 router = APIRouter(prefix="/api/v1")
 Cursor = Annotated[str | None, Query(description="next_cursor from the previous page")]
 Limit = Annotated[int, Query(ge=1, le=200)]
+ClientFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 def _cursor(cursor: str | None) -> int | None:
     if cursor is None:
         return None
-    if not cursor.isdigit():
+    if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_ID:
         raise Invalid("cursor is not one this API issued", field="cursor")
     return int(cursor)
 
@@ -60,20 +63,20 @@ def list_clients(session: SessionDep, principal: PrincipalDep, cursor: Cursor = 
 
 
 @router.get("/clients/{client_id}", operation_id="get_client", tags=["clients"])
-def get_client(client_id: int, session: SessionDep, principal: PrincipalDep) -> ClientOut:
+def get_client(client_id: PathId, session: SessionDep, principal: PrincipalDep) -> ClientOut:
     return client_out(clients.get_client(session, principal, client_id))
 
 
 @router.post("/clients/{client_id}/link", operation_id="issue_client_link", tags=["clients"],
              status_code=201)
-def issue_link(client_id: int, session: SessionDep, principal: PrincipalDep) -> LinkOut:
+def issue_link(client_id: PathId, session: SessionDep, principal: PrincipalDep) -> LinkOut:
     token = clients.issue_client_link(session, principal, client_id)
     return LinkOut(url=f"/c/{token}", token=token)
 
 
 @router.delete("/clients/{client_id}/link", operation_id="revoke_client_link", tags=["clients"],
                status_code=204)
-def revoke_link(client_id: int, session: SessionDep, principal: PrincipalDep) -> None:
+def revoke_link(client_id: PathId, session: SessionDep, principal: PrincipalDep) -> None:
     clients.revoke_client_link(session, principal, client_id)
 
 
@@ -98,7 +101,7 @@ async def create_draft(body: DraftIn, principal: PrincipalDep, settings: Setting
 
 
 @router.get("/drafts", operation_id="list_drafts", tags=["drafts"])
-def list_drafts(session: SessionDep, principal: PrincipalDep, client_id: int | None = None,
+def list_drafts(session: SessionDep, principal: PrincipalDep, client_id: ClientFilter = None,
                 status: str | None = None, cursor: Cursor = None,
                 limit: Limit = 50) -> Page[DraftOut]:
     rows = drafts.list_drafts(session, principal, client_id=client_id, status=status,
@@ -107,12 +110,12 @@ def list_drafts(session: SessionDep, principal: PrincipalDep, client_id: int | N
 
 
 @router.get("/drafts/{draft_id}", operation_id="get_draft", tags=["drafts"])
-def get_draft(draft_id: int, session: SessionDep, principal: PrincipalDep) -> DraftOut:
+def get_draft(draft_id: PathId, session: SessionDep, principal: PrincipalDep) -> DraftOut:
     return draft_out(session, drafts.get_draft(session, principal, draft_id))
 
 
 @router.patch("/drafts/{draft_id}", operation_id="edit_draft", tags=["drafts"])
-def edit_draft(draft_id: int, body: EditIn, session: SessionDep,
+def edit_draft(draft_id: PathId, body: EditIn, session: SessionDep,
                principal: PrincipalDep) -> DraftOut:
     drafts.edit_draft(session, principal, draft_id, base_revision=body.base_revision,
                       worksheet=body.worksheet)
@@ -120,7 +123,7 @@ def edit_draft(draft_id: int, body: EditIn, session: SessionDep,
 
 
 @router.post("/drafts/{draft_id}/redraft", operation_id="redraft", tags=["drafts"])
-async def redraft(draft_id: int, body: RedraftIn, principal: PrincipalDep,
+async def redraft(draft_id: PathId, body: RedraftIn, principal: PrincipalDep,
                   settings: SettingsDep) -> DraftOut:
     """Re-draft on another template or with an instruction; also retries a failed draft."""
     with transaction() as session:
@@ -133,7 +136,7 @@ async def redraft(draft_id: int, body: RedraftIn, principal: PrincipalDep,
 
 @router.post("/drafts/{draft_id}/approve", operation_id="approve_draft", tags=["drafts"],
              status_code=201)
-def approve(draft_id: int, body: ApproveIn, session: SessionDep,
+def approve(draft_id: PathId, body: ApproveIn, session: SessionDep,
             principal: PrincipalDep) -> ResourceOut:
     resource = approval.approve_revision(session, principal, draft_id, revision=body.revision,
                                          safety_acknowledged=body.safety_acknowledged)
@@ -141,21 +144,21 @@ def approve(draft_id: int, body: ApproveIn, session: SessionDep,
 
 
 @router.post("/drafts/{draft_id}/reject", operation_id="reject_draft", tags=["drafts"])
-def reject(draft_id: int, body: RejectIn, session: SessionDep,
+def reject(draft_id: PathId, body: RejectIn, session: SessionDep,
            principal: PrincipalDep) -> DraftOut:
     return draft_out(session, drafts.reject_draft(session, principal, draft_id,
                                                   reason=body.reason))
 
 
 @router.get("/drafts/{draft_id}/revisions", operation_id="list_revisions", tags=["drafts"])
-def list_revisions(draft_id: int, session: SessionDep,
+def list_revisions(draft_id: PathId, session: SessionDep,
                    principal: PrincipalDep) -> list[RevisionOut]:
     draft = drafts.get_draft(session, principal, draft_id)
     return [revision_out(r) for r in drafts.revisions(session, draft)]
 
 
 @router.get("/clients/{client_id}/resources", operation_id="list_resources", tags=["history"])
-def list_resources(client_id: int, session: SessionDep, principal: PrincipalDep,
+def list_resources(client_id: PathId, session: SessionDep, principal: PrincipalDep,
                    cursor: Cursor = None, limit: Limit = 50) -> Page[ResourceOut]:
     views = history.client_resources(session, principal, client_id,
                                      after=_cursor(cursor) or 0, limit=limit)
@@ -164,13 +167,13 @@ def list_resources(client_id: int, session: SessionDep, principal: PrincipalDep,
 
 
 @router.get("/resources/{resource_id}", operation_id="get_resource", tags=["history"])
-def get_resource(resource_id: int, session: SessionDep, principal: PrincipalDep) -> ResourceOut:
+def get_resource(resource_id: PathId, session: SessionDep, principal: PrincipalDep) -> ResourceOut:
     return resource_out(history.get_resource(session, principal, resource_id))
 
 
 @router.post("/resources/{resource_id}/check-ins", operation_id="create_check_in",
              tags=["history"], status_code=201)
-def check_in(resource_id: int, body: CheckInIn, session: SessionDep,
+def check_in(resource_id: PathId, body: CheckInIn, session: SessionDep,
              principal: PrincipalDep) -> CheckInOut:
     resource = load(session, principal, Resource, resource_id)
     row = history.record_check_in(session, principal, resource, **body.model_dump())
@@ -180,6 +183,6 @@ def check_in(resource_id: int, body: CheckInIn, session: SessionDep,
 
 @router.post("/resources/{resource_id}/retire", operation_id="retire_resource",
              tags=["history"])
-def retire(resource_id: int, session: SessionDep, principal: PrincipalDep) -> ResourceOut:
+def retire(resource_id: PathId, session: SessionDep, principal: PrincipalDep) -> ResourceOut:
     history.retire_resource(session, principal, resource_id)
     return resource_out(history.get_resource(session, principal, resource_id))

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.worksheet import Finding, Preferences, Worksheet
+from service.worksheet import Finding, Inbound, Preferences, Worksheet
+
+MAX_ID = 2**31 - 1  # the Integer primary keys are 32-bit on PostgreSQL
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-class Strict(BaseModel):
+class Strict(Inbound):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -30,7 +35,7 @@ class ClientOut(BaseModel):
 
 
 class DraftIn(Strict):
-    client_id: int
+    client_id: RowId
     request: str = Field(min_length=1, max_length=8000, examples=[
         "She's stopped going out since the layoff; something tiny to get her moving, "
         "she has coffee on the porch every morning."])
@@ -75,7 +80,7 @@ class DraftOut(BaseModel):
 
 
 class EditIn(Strict):
-    base_revision: int = Field(ge=1)
+    base_revision: int = Field(ge=1, le=MAX_ID)
     worksheet: Worksheet
 
 
@@ -86,7 +91,7 @@ class RedraftIn(Strict):
 
 
 class ApproveIn(Strict):
-    revision: int = Field(ge=1, description="The revision number being approved")
+    revision: int = Field(ge=1, le=MAX_ID, description="The revision number being approved")
     safety_acknowledged: bool = False
 
 

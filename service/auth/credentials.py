@@ -55,10 +55,6 @@ def create_clinician(
     return clinician
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def authenticate_clinician(session: Session, *, email: str, password: str) -> Clinician:
     """Verify against a dummy hash when the email is unknown, so timing reveals nothing."""
     clinician = session.scalar(select(Clinician).where(Clinician.email == email.strip().lower()))
@@ -66,7 +62,7 @@ def authenticate_clinician(session: Session, *, email: str, password: str) -> Cl
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
         raise Unauthorized("wrong email or password")
-    if clinician.locked_until_at and _aware(clinician.locked_until_at) > now():
+    if clinician.locked_until_at and clinician.locked_until_at > now():
         raise TooManyRequests("too many failed logins; try again in 15 minutes")
     try:
         _hasher.verify(clinician.password_hash, password)
