@@ -7,13 +7,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from service.errors import DomainError
 
 log = logging.getLogger("homework.api")
+JSON_PATHS = ("/api/", "/openapi.json", "/docs", "/redoc")
 
 
 class Problem(BaseModel):
@@ -37,23 +38,32 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             for e in exc.errors()]
 
 
+def _respond(request: Request, status: int, title: str, detail: str,
+             exc: Exception | None = None, **extra: Any) -> Response:
+    """Problem JSON for the API; the pages (if installed) render their own error page."""
+    html_error = getattr(request.app.state, "html_error", None)
+    if html_error is not None and not request.url.path.startswith(JSON_PATHS):
+        return html_error(request, status, title, detail, exc)  # type: ignore[no-any-return]
+    return problem(status, title, detail, **extra)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, field=exc.field)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        return _respond(request, exc.status, exc.title, exc.detail, exc, field=exc.field)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = _validation_errors(exc)
         first = errors[0] if errors else {"loc": [], "msg": "invalid input"}
         detail = f"{'.'.join(first['loc'][1:]) or 'body'}: {first['msg']}"
-        return problem(422, "Unprocessable content", detail, errors=errors)
+        return _respond(request, 422, "Unprocessable content", detail, exc, errors=errors)
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail), str(exc.detail))
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        return _respond(request, exc.status_code, str(exc.detail), str(exc.detail), exc)
 
     @app.exception_handler(Exception)
-    async def _crash(_: Request, exc: Exception) -> JSONResponse:
+    async def _crash(request: Request, exc: Exception) -> Response:
         log.error("unhandled %s", type(exc).__name__)
-        return problem(500, "Internal error", "something went wrong; nothing was saved")
+        return _respond(request, 500, "Internal error", "something went wrong; nothing was saved")

@@ -1,0 +1,95 @@
+"""What the draft page shows, gathered from the domain: findings per field, provenance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.catalog import get_catalog
+from service.models import Client, Draft, DraftRevision
+from service.workflow.content import changes
+from service.workflow.drafts import current_revision, findings_for, revisions
+from service.workflow.states import DraftStatus
+from service.worksheet import Finding, Worksheet
+
+PENDING = (DraftStatus.REQUESTED, DraftStatus.DRAFTING)
+AWAITING = (*PENDING, DraftStatus.DRAFTING_FAILED, DraftStatus.IN_REVIEW)
+
+
+@dataclass
+class DraftPage:
+    draft: Draft
+    client: Client
+    revision: DraftRevision | None
+    worksheet: dict[str, Any]
+    findings: list[Finding]
+    history: list[DraftRevision]
+    provenance: list[dict[str, Any]]
+    unsaved: bool = False
+    by_field: dict[str, list[Finding]] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def needs_safety_ack(self) -> bool:
+        return any(f.code == "risk_content" for f in self.findings)
+
+    @property
+    def pending(self) -> bool:
+        return self.draft.status in PENDING
+
+    @property
+    def blocked_because(self) -> str | None:
+        """Why Approve is disabled, in words the clinician can act on."""
+        if self.draft.status != DraftStatus.IN_REVIEW:
+            return f"This draft is {self.draft.status.replace('_', ' ')}."
+        if self.unsaved:
+            return "You have unsaved changes: save them to approve the saved revision."
+        if self.errors:
+            return (f"{len(self.errors)} error finding(s) must be fixed first: "
+                    + ", ".join(sorted({f.code for f in self.errors})) + ".")
+        return None
+
+    @property
+    def template_names(self) -> dict[str, str]:
+        return {tid: t.name for tid, t in get_catalog().items()}
+
+
+def _group(findings: list[Finding], fields: set[str]) -> dict[str, list[Finding]]:
+    grouped: dict[str, list[Finding]] = {}
+    for finding in findings:
+        key = finding.field.split(".")[0].split("[")[0]
+        grouped.setdefault(key if key in fields else "_general", []).append(finding)
+    return grouped
+
+
+def draft_page(session: Session, draft: Draft, edited: Worksheet | None = None) -> DraftPage:
+    """The saved revision, or the clinician's unsaved edit re-validated live."""
+    revision = current_revision(session, draft)
+    history = revisions(session, draft)
+    saved = revision.worksheet if revision else {}
+    if edited is not None:
+        worksheet = edited.model_dump(mode="json")
+        findings = findings_for(edited, draft.request_text)
+    else:
+        worksheet = saved
+        findings = [Finding.model_validate(f) for f in revision.findings] if revision else []
+    page = DraftPage(
+        draft=draft, client=session.get_one(Client, draft.client_id), revision=revision,
+        worksheet=worksheet, findings=findings, history=history,
+        provenance=changes(history[0].worksheet, saved) if history else [],
+        unsaved=edited is not None and worksheet != saved)
+    page.by_field = _group(findings, set(Worksheet.model_fields))
+    return page
+
+
+def finding_counts(session: Session, draft: Draft) -> tuple[int, int]:
+    """(errors, warnings) of the current revision, for the inbox."""
+    revision = current_revision(session, draft)
+    found = revision.findings if revision else []
+    errors = sum(1 for f in found if f["severity"] == "error")
+    return errors, len(found) - errors
