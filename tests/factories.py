@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 
 from service.auth import credentials
@@ -60,3 +61,19 @@ def make_draft(http, tenant: Tenant, client_id: int, request: str = PORCH_REQUES
                                                  **extra}, headers=tenant.integration)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page's forms carry."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no CSRF-protected form"
+    return match.group(1)
+
+
+def web_sign_in(http, tenant: Tenant) -> str:  # type: ignore[no-untyped-def]
+    """Log in through the login form; returns the session's CSRF token."""
+    token = csrf_of(http.get("/login").text)
+    response = http.post("/login", data={"email": tenant.email, "password": tenant.password,
+                                         "csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return csrf_of(http.get("/drafts/new").text)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.catalog import get_catalog
-from service.models import Client, Draft, DraftRevision
+from service.models import Approval, Client, Draft, DraftRevision, Resource
 from service.workflow.content import changes
 from service.workflow.drafts import current_revision, findings_for, revisions
 from service.workflow.states import DraftStatus
@@ -27,6 +29,8 @@ class DraftPage:
     findings: list[Finding]
     history: list[DraftRevision]
     provenance: list[dict[str, Any]]
+    approval: Approval | None = None
+    resource: Resource | None = None
     unsaved: bool = False
     by_field: dict[str, list[Finding]] = field(default_factory=dict)
 
@@ -53,6 +57,15 @@ class DraftPage:
             return (f"{len(self.errors)} error finding(s) must be fixed first: "
                     + ", ".join(sorted({f.code for f in self.errors})) + ".")
         return None
+
+    @property
+    def homework_word(self) -> str:
+        return str(self.draft.preferences.get("homework_word") or "practice")
+
+    @property
+    def client_sees(self) -> dict[str, Any]:
+        """After approval, the stored resource itself: the exact bytes the client is shown."""
+        return json.loads(self.resource.content) if self.resource else self.worksheet
 
     @property
     def template_names(self) -> dict[str, str]:
@@ -83,6 +96,10 @@ def draft_page(session: Session, draft: Draft, edited: Worksheet | None = None) 
         worksheet=worksheet, findings=findings, history=history,
         provenance=changes(history[0].worksheet, saved) if history else [],
         unsaved=edited is not None and worksheet != saved)
+    page.approval = session.scalar(select(Approval).where(Approval.draft_id == draft.id))
+    if page.approval is not None:
+        page.resource = session.scalar(
+            select(Resource).where(Resource.approval_id == page.approval.id))
     page.by_field = _group(findings, set(Worksheet.model_fields))
     return page
 

@@ -1,0 +1,248 @@
+"""The clinician's review screen, driven through its forms as a browser would."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.factories import PORCH_REQUEST, csrf_of, make_client, make_draft, web_sign_in
+
+SCRIPT = "<script>alert('x')</script>"
+IMAGE = "![x](https://evil.example/leak.png)"
+
+
+@pytest.fixture
+def signed_in(client, tenant):  # type: ignore[no-untyped-def]
+    return web_sign_in(client, tenant)
+
+
+def _draft(client, tenant, **extra):  # type: ignore[no-untyped-def]
+    return make_draft(client, tenant, make_client(client, tenant)["id"], **extra)
+
+
+def _form_of(worksheet: dict, **override: object) -> dict[str, str]:  # type: ignore[type-arg]
+    """The worksheet as the draft page's form fields."""
+    data = {k: str(v) for k, v in worksheet.items()
+            if isinstance(v, str | int | float) and k != "template_id"}
+    data["steps"] = "\n".join(worksheet.get("steps") or [])
+    data["fields"] = "\n".join(worksheet.get("fields") or [])
+    for i, o in enumerate(worksheet.get("obstacles") or []):
+        data[f"obstacle_{i}"], data[f"plan_{i}"] = o["obstacle"], o["plan"]
+    data.update({k: str(v) for k, v in override.items()})
+    return data
+
+
+def test_pages_need_a_login(client):
+    response = client.get("/", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login")
+
+
+def test_wrong_password_shows_a_form_error(client, tenant):
+    token = csrf_of(client.get("/login").text)
+    response = client.post("/login", data={"email": tenant.email, "password": "nope",
+                                           "csrf_token": token})
+    assert response.status_code == 401
+    assert 'role="alert"' in response.text
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_login_does_not_redirect_off_site(client, tenant):
+    token = csrf_of(client.get("/login").text)
+    response = client.post("/login", data={"email": tenant.email, "password": tenant.password,
+                                           "csrf_token": token, "next": "//evil.example/"},
+                           follow_redirects=False)
+    assert response.headers["location"] == "/"
+
+
+def test_forms_without_the_csrf_token_are_refused(client, tenant, signed_in):
+    c = make_client(client, tenant)
+    response = client.post("/drafts", data={"client_id": c["id"], "request_text": "x"})
+    assert response.status_code == 403
+    forged = client.post("/drafts", data={"client_id": c["id"], "request_text": "x",
+                                          "csrf_token": "forged"})
+    assert forged.status_code == 403
+    assert client.post("/logout", follow_redirects=False).status_code == 403
+
+
+def test_new_draft_is_stored_then_drafted_and_listed(client, tenant, signed_in):
+    c = make_client(client, tenant)
+    response = client.post("/drafts", data={
+        "csrf_token": signed_in, "client_id": c["id"], "request_text": PORCH_REQUEST,
+        "homework_word": "experiment", "known_cues": "coffee on the porch"},
+        follow_redirects=False)
+    assert response.status_code == 303
+    draft_url = response.headers["location"]
+    page = client.get(draft_url)
+    assert page.status_code == 200
+    assert "Template: Activity scheduling (behavioural activation)" in page.text
+    assert "Your experiment" in page.text  # the client preview uses the clinician's word
+    inbox = client.get("/")
+    assert draft_url in inbox.text and "Alex Example" in inbox.text
+
+
+def test_new_draft_form_error_keeps_what_was_typed(client, tenant, signed_in):
+    make_client(client, tenant)
+    response = client.post("/drafts", data={"csrf_token": signed_in, "client_id": "",
+                                            "request_text": "Keep this request text"})
+    assert response.status_code in (404, 422)
+    assert "Keep this request text" in response.text
+    assert 'role="alert"' in response.text
+
+
+def test_suggested_fix_is_applied_with_one_click(client, tenant, signed_in):
+    draft = _draft(client, tenant)
+    worksheet = draft["revision"]["worksheet"]
+    # Remove the review date: the validator flags it and suggests one.
+    client.post(f"/drafts/{draft['id']}/edit", data={
+        "csrf_token": signed_in, "base_revision": draft["current_revision"],
+        **_form_of(worksheet, review_date="")})
+    page = client.get(f"/drafts/{draft['id']}").text
+    fix = re.search(r'name="apply_fix" value="([^"]*review_date[^"]*)"', page)
+    assert fix, "the missing review date should offer a one-click fix"
+    assert "disabled" in page.split('id="approve-box"')[1].split("</section>")[0]
+    revision = int(re.search(r'name="base_revision" value="(\d+)"', page).group(1))
+    response = client.post(f"/drafts/{draft['id']}/edit", data={
+        "csrf_token": signed_in, "base_revision": revision, "apply_fix": fix.group(1),
+        **_form_of(worksheet, review_date="")}, follow_redirects=False)
+    assert response.status_code == 303
+    saved = client.get(f"/api/v1/drafts/{draft['id']}", headers=tenant.clinician).json()
+    assert saved["current_revision"] == revision + 1
+    assert saved["revision"]["worksheet"]["review_date"]
+    assert not any(f["field"] == "review_date" for f in saved["revision"]["findings"])
+
+
+def test_live_check_revalidates_without_saving(client, tenant, signed_in):
+    draft = _draft(client, tenant)
+    form = _form_of(draft["revision"]["worksheet"], confidence="3")
+    response = client.post(f"/drafts/{draft['id']}/check", data=form,
+                           headers={"X-CSRF-Token": signed_in})
+    assert response.status_code == 200
+    assert 'id="f-confidence" class="findings" aria-live="polite" hx-swap-oob="true"' in \
+        response.text
+    assert "low_confidence" in response.text
+    assert "unsaved changes" in response.text  # approval waits for a save
+    again = client.get(f"/api/v1/drafts/{draft['id']}", headers=tenant.clinician).json()
+    assert again["current_revision"] == draft["current_revision"]
+
+
+def test_stale_edit_is_refused_and_keeps_the_typed_text(client, tenant, signed_in):
+    draft = _draft(client, tenant)
+    form = _form_of(draft["revision"]["worksheet"], task="Step onto the porch with coffee")
+    first = client.post(f"/drafts/{draft['id']}/edit", data={
+        "csrf_token": signed_in, "base_revision": draft["current_revision"], **form})
+    assert first.status_code == 200
+    stale = client.post(f"/drafts/{draft['id']}/edit", data={
+        "csrf_token": signed_in, "base_revision": draft["current_revision"],
+        **_form_of(draft["revision"]["worksheet"], task="A conflicting typed task")})
+    assert stale.status_code == 409
+    assert "A conflicting typed task" in stale.text
+
+
+def _approvable(client, tenant, signed_in):  # type: ignore[no-untyped-def]
+    from tests.test_workflow import _fix_errors
+
+    return _fix_errors(client, tenant, _draft(client, tenant))
+
+
+def test_approve_shows_what_the_client_sees_and_keeps_provenance(client, tenant, signed_in):
+    draft = _approvable(client, tenant, signed_in)
+    response = client.post(f"/drafts/{draft['id']}/approve", data={
+        "csrf_token": signed_in, "revision": draft["current_revision"]})
+    assert response.status_code == 200
+    assert "What the client sees now" in response.text
+    assert draft["revision"]["worksheet"]["task"] in response.text
+    assert "What you changed from the AI" in response.text
+    assert "<del>" in response.text  # the confidence edit is shown as provenance
+    status = client.get(f"/api/v1/drafts/{draft['id']}", headers=tenant.clinician).json()
+    assert status["status"] == "approved"
+
+
+def test_approving_a_stale_revision_is_refused(client, tenant, signed_in):
+    draft = _approvable(client, tenant, signed_in)
+    response = client.post(f"/drafts/{draft['id']}/approve", data={
+        "csrf_token": signed_in, "revision": draft["current_revision"] - 1})
+    assert response.status_code == 409
+    assert 'role="alert"' in response.text
+
+
+def test_risk_content_needs_the_safety_acknowledgement(client, tenant, signed_in):
+    draft = _approvable(client, tenant, signed_in)
+    worksheet = draft["revision"]["worksheet"]
+    form = _form_of(worksheet, rationale=worksheet["rationale"]
+                    + " She mentioned thoughts of suicide last week.")
+    client.post(f"/drafts/{draft['id']}/edit", data={
+        "csrf_token": signed_in, "base_revision": draft["current_revision"], **form})
+    page = client.get(f"/drafts/{draft['id']}").text
+    assert 'name="safety_acknowledged"' in page
+    revision = draft["current_revision"] + 1
+    refused = client.post(f"/drafts/{draft['id']}/approve",
+                          data={"csrf_token": signed_in, "revision": revision})
+    assert refused.status_code == 422
+    accepted = client.post(f"/drafts/{draft['id']}/approve", data={
+        "csrf_token": signed_in, "revision": revision, "safety_acknowledged": "true"})
+    assert accepted.status_code == 200, accepted.text
+
+
+def test_reject_needs_a_reason(client, tenant, signed_in):
+    draft = _draft(client, tenant)
+    empty = client.post(f"/drafts/{draft['id']}/reject", data={"csrf_token": signed_in})
+    assert empty.status_code == 422
+    done = client.post(f"/drafts/{draft['id']}/reject",
+                       data={"csrf_token": signed_in, "reason": "Not the right moment"})
+    assert done.status_code == 200
+    assert "Not the right moment" in done.text
+
+
+def test_switching_template_redrafts_with_one_click(client, tenant, signed_in):
+    draft = _draft(client, tenant)
+    other = next(c["template_id"] for c in draft["candidates"]
+                 if c["template_id"] != draft["template_id"])
+    response = client.post(f"/drafts/{draft['id']}/template",
+                           data={"csrf_token": signed_in, "template_id": other})
+    assert response.status_code == 200
+    after = client.get(f"/api/v1/drafts/{draft['id']}", headers=tenant.clinician).json()
+    assert after["template_id"] == other
+
+
+def test_script_payloads_render_inert_in_every_field(client, tenant, signed_in):
+    draft = _draft(client, tenant, request=f"{SCRIPT} low mood {IMAGE}")
+    worksheet = draft["revision"]["worksheet"]
+    text_fields = ("title", "goal", "rationale", "task", "when", "where", "frequency",
+                   "done_criteria", "tracking", "backup_cue", "reward", "support_person")
+    form = _form_of(worksheet, **{name: f"{name} {SCRIPT} {IMAGE}" for name in text_fields},
+                    steps=SCRIPT, fields=SCRIPT, obstacle_0=SCRIPT, plan_0=SCRIPT)
+    client.post(f"/drafts/{draft['id']}/edit", data={
+        "csrf_token": signed_in, "base_revision": draft["current_revision"], **form})
+    for url in (f"/drafts/{draft['id']}", "/"):
+        html = client.get(url).text
+        assert "<script>alert" not in html
+        assert "&lt;script&gt;" in html or url == "/"
+        assert '<img' not in html
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline script"
+        assert " style=" not in html
+    live = client.post(f"/drafts/{draft['id']}/check", data=form,
+                       headers={"X-CSRF-Token": signed_in}).text
+    assert "<script>alert" not in live
+
+
+def test_pages_carry_a_strict_csp(client, signed_in):
+    response = client.get("/drafts/new")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_another_organisations_draft_is_not_found(client, tenant, other_tenant):
+    draft = make_draft(client, other_tenant, make_client(client, other_tenant)["id"])
+    web_sign_in(client, tenant)
+    response = client.get(f"/drafts/{draft['id']}")
+    assert response.status_code == 404
+    assert "Alex Example" not in response.text
+
+
+def test_logout_ends_the_session(client, signed_in):
+    assert client.post("/logout", data={"csrf_token": signed_in},
+                       follow_redirects=False).status_code == 303
+    assert client.get("/", follow_redirects=False).status_code == 303
