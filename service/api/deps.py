@@ -28,12 +28,14 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def _principal(
-    request: Request, session: SessionDep,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """Its own short transaction: an async route awaiting the LLM must hold no connection."""
     if credentials is None:
         raise Unauthorized("send an API key as `Authorization: Bearer <key>`")
-    principal = principal_for_key(session, credentials.credentials)
+    with transaction() as session:
+        principal = principal_for_key(session, credentials.credentials)
     request.state.actor = principal.actor
     return principal
 
