@@ -1,4 +1,9 @@
-"""`make eval`: top-1 / top-3 accuracy and selection time on a selection set."""
+"""`make eval`: top-1 / top-3 accuracy and selection time on the selection sets.
+
+With no argument: the shared dev set, then the project's own held-out-style set
+(bench/selection_holdout.jsonl, written before the ranker was tuned), each reported on its
+own. With paths: those sets.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,32 @@ import json
 import statistics
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from service.selection import rank_templates
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "eval" / "selection_dev.jsonl"
+HOLDOUT = Path(__file__).resolve().parent / "selection_holdout.jsonl"
 
 
-def main(path: Path = DEFAULT) -> None:
+@dataclass
+class Result:
+    name: str
+    n: int
+    top1: float
+    top3: float
+    median_ms: float
+    p95_ms: float
+    misses: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (f"selection on {self.name}: n={self.n}  top-1 {self.top1:.1%}  "
+                f"top-3 {self.top3:.1%}  median {self.median_ms:.2f} ms  p95 {self.p95_ms:.2f} ms")
+
+
+def evaluate(path: Path) -> Result:
+    """Score every line (`request`, `gold`, `acceptable`) of a selection set."""
     lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     rank_templates("warm up")
     top1 = top3 = 0
@@ -29,11 +52,17 @@ def main(path: Path = DEFAULT) -> None:
         if ranked[0] not in ok:
             misses.append(f"  {line['id']}: gold {line['gold']}, got {ranked[:3]}")
     n = len(lines)
-    p95 = sorted(times)[int(0.95 * n) - 1]
-    print(f"selection on {path.name}: n={n}  top-1 {top1 / n:.1%}  top-3 {top3 / n:.1%}  "
-          f"median {statistics.median(times):.2f} ms  p95 {p95:.2f} ms")
-    print("\n".join(misses))
+    p95 = sorted(times)[max(0, int(0.95 * n) - 1)]
+    return Result(path.name, n, top1 / n, top3 / n, statistics.median(times), p95, misses)
+
+
+def main(paths: list[Path] | None = None) -> None:
+    for path in paths or [DEFAULT, HOLDOUT]:
+        result = evaluate(path)
+        print(result.line())
+        if result.misses:
+            print("\n".join(result.misses))
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT)
+    main([Path(p) for p in sys.argv[1:]] or None)
