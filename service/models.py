@@ -198,3 +198,55 @@ class AuditEvent(Base):
     at: Mapped[dt.datetime] = _created()
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class IdempotencyKey(Base):
+    """The first answer to a create call, replayed when a client retries with the same key."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("organisation_id", "key"),)
+    id: Mapped[int] = _id()
+    organisation_id: Mapped[int] = _org()
+    key: Mapped[str] = mapped_column(String(200), nullable=False)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    status_code: Mapped[int | None] = mapped_column(Integer)  # None while the first is running
+    response_body: Mapped[Any | None] = mapped_column(JSON)
+    response_headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class WebhookEndpoint(Base):
+    """A receiver of one organisation; deleting keeps the row so the delivery log stays whole."""
+
+    __tablename__ = "webhook_endpoints"
+    id: Mapped[int] = _id()
+    organisation_id: Mapped[int] = _org()
+    url: Mapped[str] = mapped_column(String(2000), nullable=False)
+    events: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    secret: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[dt.datetime] = _created()
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebhookDelivery(Base):
+    """The outbox: written in the domain change's transaction, sent later by the dispatcher."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[int] = _id()
+    organisation_id: Mapped[int] = _org()
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_endpoints.id"), index=True, nullable=False
+    )
+    event_id: Mapped[str] = mapped_column(String(64), index=True, nullable=False)
+    event_type: Mapped[str] = mapped_column(String(50), nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True,
+                                                         nullable=False)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    replay_of_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = _created()

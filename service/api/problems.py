@@ -9,12 +9,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from service.errors import DomainError
 
 log = logging.getLogger("homework.api")
 JSON_PATHS = ("/api/", "/openapi.json", "/docs", "/redoc")
+RETRY_AFTER_SECONDS = 5
 
 
 class Problem(BaseModel):
@@ -63,7 +66,27 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: HTTPException) -> Response:
         return _respond(request, exc.status_code, str(exc.detail), str(exc.detail), exc)
 
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> Response:
+        """A lost or refused database connection is the server's transient fault: 503 with
+        Retry-After. The transaction was rolled back, so nothing was half-written."""
+        if not (exc.connection_invalidated or isinstance(exc, OperationalError)):
+            return await _crash(request, exc)
+        return _unavailable(request, exc)
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(request: Request, exc: PoolTimeout) -> Response:
+        return _unavailable(request, exc)
+
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
         log.error("unhandled %s", type(exc).__name__)
         return _respond(request, 500, "Internal error", "something went wrong; nothing was saved")
+
+
+def _unavailable(request: Request, exc: Exception) -> Response:
+    log.warning("database unavailable: %s", type(exc).__name__)  # never the SQL or its values
+    response = _respond(request, 503, "Service unavailable",
+                        "the database is unreachable; nothing was saved, retry shortly", exc)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

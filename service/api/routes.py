@@ -31,7 +31,7 @@ from service.db import transaction
 from service.errors import Invalid
 from service.models import Resource
 from service.scope import load
-from service.workflow import approval, drafts
+from service.workflow import approval, drafts, queue
 
 router = APIRouter(prefix="/api/v1")
 Cursor = Annotated[str | None, Query(description="next_cursor from the previous page")]
@@ -91,7 +91,7 @@ async def create_draft(body: DraftIn, principal: PrincipalDep, settings: Setting
             preferences=body.preferences, next_session_date=body.next_session_date,
             template_id=body.template_id)
     if prefer and "respond-async" in prefer:
-        background.add_task(drafts.run_drafting, draft.id, settings)
+        queue.enqueue_drafting(draft.id, settings, background)
         response.status_code = 202
         response.headers["Location"] = f"/api/v1/drafts/{draft.id}"
     else:
