@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,7 +13,6 @@ from service.api import catalog_routes, client_view, problems, routes
 from service.api.limits import BodySizeLimit
 from service.catalog import get_catalog
 from service.config import get_settings
-from service.db import transaction
 from service.logs import configure_logging
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -24,12 +22,24 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-    """Resume drafts left pending by a restart; each is claimed by exactly one worker."""
-    from service.workflow.drafts import drafts_to_resume, run_drafting
+    """Resume drafts left pending by a restart; each is claimed by exactly one worker.
 
-    with transaction() as session:
-        pending = drafts_to_resume(session, stale_after=dt.timedelta(minutes=5))
+    On PostgreSQL pending drafts go back on the job queue (unless a job already waits) and
+    this server runs a queue worker; on SQLite they are drafted by tasks of this process.
+    """
+    from service.workflow import queue
+    from service.workflow.drafts import run_drafting
+
     settings = get_settings()
+    if queue.uses_queue(settings):
+        queue.resume_pending(settings)
+        try:
+            async with queue.in_process_worker(settings):
+                yield
+        finally:
+            queue.close_deferrers()
+        return
+    pending = queue.pending_drafts()
     tasks = {asyncio.create_task(run_drafting(draft_id, settings)) for draft_id in pending}
     yield
     for task in tasks:

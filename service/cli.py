@@ -24,8 +24,13 @@ def migrate(_: argparse.Namespace) -> None:
 
     from alembic import command
     from service.config import ROOT
+    from service.workflow import queue
 
     command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
+    settings = get_settings()
+    if queue.uses_queue(settings):
+        created = queue.apply_schema(settings.database_url)
+        print("job queue schema " + ("created" if created else "already present"))
     print("database migrated")
 
 
@@ -104,6 +109,18 @@ def serve(args: argparse.Namespace) -> None:
                 workers=args.workers, log_level="warning", access_log=False)
 
 
+def worker(args: argparse.Namespace) -> None:
+    """A standalone queue worker (PostgreSQL): runs background drafts until SIGTERM/ctrl-c."""
+    from service.workflow import queue
+
+    settings = get_settings()
+    if not queue.uses_queue(settings):
+        raise DomainError("the job queue needs PostgreSQL (HOMEWORK_DATABASE_URL); "
+                          "on SQLite `homework serve` drafts in-process")
+    concurrency = args.concurrency or settings.queue_concurrency or 20
+    asyncio.run(queue.run_worker(settings, concurrency=concurrency))
+
+
 def audit_verify(_: argparse.Namespace) -> None:
     with transaction() as session:
         problems = audit.verify(session)
@@ -123,6 +140,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1)
     p.set_defaults(func=serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=migrate)
+    p = sub.add_parser("worker", help="run a job-queue worker (PostgreSQL)")
+    p.add_argument("--concurrency", type=int, default=0,
+                   help="jobs run at once (default: HOMEWORK_QUEUE_CONCURRENCY or 20)")
+    p.set_defaults(func=worker)
     sub.add_parser("demo", help="create the demo clinician").set_defaults(func=demo)
     p = sub.add_parser("create-clinician")
     p.add_argument("--email", required=True)

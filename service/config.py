@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     secret_key: str = "dev-insecure-change-me"
     environment: str = "development"
     session_idle_minutes: int = 30
+    # PostgreSQL only: jobs each app server's in-process worker runs at once (0: none)
+    queue_concurrency: int = Field(default=20, ge=0)
     templates_dir: Path = ROOT / "evidence_templates"
     prompts_dir: Path = ROOT / "prompts"
     ui_dir: Path = ROOT / "review_ui"

@@ -163,6 +163,25 @@ def list_drafts(session: Session, principal: Principal, *, client_id: int | None
     return rows
 
 
+def _load_for_change(session: Session, principal: Principal, draft_id: int) -> Draft:
+    """Load a draft to change it, holding it until commit so no other change interleaves.
+
+    PostgreSQL locks the row (FOR UPDATE). SQLite ignores FOR UPDATE and reads outside a
+    transaction, so a guarded no-op UPDATE (same status, same revision as read) takes the
+    write lock and proves nothing changed in between; if something did, 409, not a silent
+    overwrite (e.g. an edit landing on a draft approved a moment before).
+    """
+    draft = load(session, principal, Draft, draft_id, for_update=True)
+    held = session.execute(
+        update(Draft).where(Draft.id == draft.id, Draft.status == draft.status,
+                            Draft.current_revision == draft.current_revision)
+        .values(updated_at=now()).execution_options(synchronize_session=False)
+    ).rowcount
+    if held != 1:
+        raise Conflict(f"draft {draft.id} changed while you were working on it; reload it")
+    return draft
+
+
 def revisions(session: Session, draft: Draft) -> list[DraftRevision]:
     return list(session.scalars(select(DraftRevision).where(
         DraftRevision.draft_id == draft.id).order_by(DraftRevision.number)))
@@ -171,7 +190,7 @@ def revisions(session: Session, draft: Draft) -> list[DraftRevision]:
 def edit_draft(session: Session, principal: Principal, draft_id: int, *,
                base_revision: int, worksheet: Worksheet) -> DraftRevision:
     """A clinician's edit: a new immutable revision, re-validated; stale bases get 409."""
-    draft = load(session, principal, Draft, draft_id, for_update=True)
+    draft = _load_for_change(session, principal, draft_id)
     if draft.status != DraftStatus.IN_REVIEW:
         raise Conflict(f"draft {draft.id} is {draft.status}; only drafts in review can be edited")
     if base_revision != draft.current_revision:
@@ -186,7 +205,7 @@ def edit_draft(session: Session, principal: Principal, draft_id: int, *,
 def request_redraft(session: Session, principal: Principal, draft_id: int, *,
                     template_id: str | None = None, instruction: str | None = None) -> Draft:
     """Re-draft on another template or with an instruction ("smaller", "voice note")."""
-    draft = load(session, principal, Draft, draft_id, for_update=True)
+    draft = _load_for_change(session, principal, draft_id)
     if template_id is not None:
         if template_id not in get_catalog():
             raise Invalid(f"no template {template_id!r} in the catalog", field="template_id")
@@ -199,7 +218,7 @@ def request_redraft(session: Session, principal: Principal, draft_id: int, *,
 
 
 def reject_draft(session: Session, principal: Principal, draft_id: int, *, reason: str) -> Draft:
-    draft = load(session, principal, Draft, draft_id, for_update=True)
+    draft = _load_for_change(session, principal, draft_id)
     if not reason.strip():
         raise Invalid("say why the draft is rejected", field="reason")
     move(draft, DraftStatus.REJECTED)
