@@ -8,11 +8,30 @@ import re
 _SECRET = re.compile(r"(hw|cl)_[A-Za-z0-9_\-]{20,}|(sk|key)-[A-Za-z0-9_\-]{10,}|"
                      r"[\w.+-]+@[\w-]+\.[\w.]+|\b\d{3}[\s-]?\d{3}[\s-]?\d{4}\b")
 
+# A client link's path is a bearer secret even when the token is malformed or revoked.
+_LINK_PATH = re.compile(r"(/c/|/api/v1/client-view/)[^/?#\s\"']+")
+
+
+def scrub(text: str) -> str:
+    return _SECRET.sub("[redacted]", _LINK_PATH.sub(r"\1[redacted]", text))
+
 
 class ScrubFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = _SECRET.sub("[redacted]", record.getMessage())
+        record.msg = scrub(record.getMessage())
         record.args = ()
+        return True
+
+
+class AccessLogFilter(logging.Filter):
+    """Uvicorn's access log has its own handler (root scrubbing never sees it) and its
+    formatter unpacks the args tuple, so the path is redacted in place, shape kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(scrub(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str) and not record.args:
+            record.msg = scrub(record.msg)
         return True
 
 
@@ -24,5 +43,8 @@ def configure_logging() -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
         root.addHandler(handler)
         root.setLevel(logging.INFO)
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, AccessLogFilter) for f in access.filters):
+        access.addFilter(AccessLogFilter())
     for noisy in ("LiteLLM", "litellm", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

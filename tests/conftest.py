@@ -33,6 +33,10 @@ def _migrate() -> None:
         with get_engine().begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     command.upgrade(config, "head")
+    if DATABASE_URL.startswith("postgresql"):  # the job queue's tables, as `homework migrate`
+        from service.workflow.queue import apply_schema
+
+        apply_schema(DATABASE_URL)
 
 
 @pytest.fixture(scope="session", autouse=True)

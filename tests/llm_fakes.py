@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import re
+from collections.abc import Iterator
 from typing import Any
+
+import httpx
+import respx
 
 from service.catalog import Template
 
@@ -65,3 +71,43 @@ def good_worksheet(template: Template, *, review_date: dt.date,
 
 def as_text(worksheet: dict[str, Any]) -> str:
     return json.dumps(worksheet)
+
+
+# --- the whole app with a configured model, every provider call answered by respx -------
+
+LLM_BASE = "http://llm.test/v1"
+LLM_URL = f"{LLM_BASE}/chat/completions"
+
+
+@contextlib.contextmanager
+def pipeline_llm(app: Any, **overrides: Any) -> Iterator[respx.MockRouter]:
+    """The app's real drafting pipeline (redaction, prompt, litellm, parse, validate, store)
+    with an OpenAI-compatible model configured; mock `LLM_URL` on the yielded router."""
+    from service.config import Settings, get_settings
+
+    values: dict[str, Any] = {"llm_model": "openai/test-model", "llm_api_base": LLM_BASE,
+                              "llm_max_retries": 0, "llm_timeout_seconds": 5,
+                              "llm_repair_rounds": 1, **overrides}
+    cfg = Settings(**values)
+    app.dependency_overrides[get_settings] = lambda: cfg
+    try:
+        with respx.mock(assert_all_called=False) as router:
+            yield router
+    finally:
+        app.dependency_overrides.pop(get_settings, None)
+
+
+def prompt_of(request: httpx.Request) -> str:
+    """Every message of an outgoing chat request, as one text."""
+    return "\n".join(str(m.get("content")) for m in json.loads(request.content)["messages"])
+
+
+def good_answer(request: httpx.Request, **changes: Any) -> httpx.Response:
+    """A passing worksheet for the template the prompt names, as a good model answers."""
+    from service.catalog import get_template
+    from service.clock import today
+
+    named = re.search(r"^- id: (\w+)", prompt_of(request), re.M)
+    template = get_template(named.group(1) if named else "behavioral_activation")
+    worksheet = good_worksheet(template, review_date=today() + dt.timedelta(days=7))
+    return httpx.Response(200, json=openai_body(json.dumps({**worksheet, **changes})))

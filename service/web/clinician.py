@@ -22,7 +22,7 @@ from service.web.forms import FormErrors, apply_fix, worksheet_from_form
 from service.web.review import AWAITING, draft_page, finding_counts
 from service.web.security import ClinicianDep, CsrfDep
 from service.web.templating import render
-from service.workflow import approval, drafts
+from service.workflow import approval, drafts, queue
 from service.worksheet import Preferences
 
 router = APIRouter(include_in_schema=False, dependencies=[CsrfDep])
@@ -31,8 +31,9 @@ Text = Annotated[str, Form(max_length=8000)]
 
 
 def start_drafting(background: BackgroundTasks, draft_id: int, settings: Settings) -> None:
-    """Drafting runs after the response, so the page can show progress meanwhile."""
-    background.add_task(drafts.run_drafting, draft_id, settings)
+    """Drafting runs in the background (the job queue on PostgreSQL), so the page can show
+    progress meanwhile."""
+    queue.enqueue_drafting(draft_id, settings, background)
 
 
 def _see(draft_id: int, anchor: str = "") -> RedirectResponse:
@@ -199,9 +200,13 @@ def switch_template(request: Request, draft_id: PathId, session: SessionDep,
 
 @router.post("/drafts/{draft_id}/approve")
 def approve(request: Request, draft_id: PathId, session: SessionDep, principal: ClinicianDep,
-            revision: Annotated[int, Form(ge=1)],
+            revision: Annotated[int, Form(ge=0)] = 0,
             safety_acknowledged: Annotated[bool, Form()] = False) -> Response:
-    """Approves exactly the revision the clinician was looking at; stale ones are refused."""
+    """Approves exactly the revision the clinician was looking at; stale ones are refused.
+
+    A missing revision is left to the domain (as 0, never current) so that a draft of another
+    organisation answers 404 before any form check could tell it exists.
+    """
     try:
         approval.approve_revision(session, principal, draft_id, revision=revision,
                                   safety_acknowledged=safety_acknowledged)

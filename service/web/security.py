@@ -16,6 +16,7 @@ from service.models import Clinician
 
 CLINICIAN_KEY = "clinician_id"
 CSRF_KEY = "csrf"
+SEEN_KEY = "seen"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -63,6 +64,10 @@ def _principal(request: Request, session: SessionDep) -> Principal:
         raise LoginRequired("please log in")
     principal = principal_for_clinician(clinician)
     request.state.actor = principal.actor
+    # Touch the session so its cookie is re-signed with a fresh timestamp: the signed
+    # cookie's max_age (HOMEWORK_SESSION_IDLE_MINUTES) then counts from the last request,
+    # an idle timeout, instead of logging out a clinician who is mid-review.
+    request.session[SEEN_KEY] = True
     return principal
 
 

@@ -1,0 +1,278 @@
+"""Every page (the non-API routes under service/web/) × every kind of caller, from the app's
+own route list, deny by default; and the login's defences: argon2id, lockout, idle expiry.
+
+Pages are classified by pattern, so pages added later are covered the day they appear:
+a clinician page (`/`, `/drafts...`, `/clients...`) needs a signed-in clinician, a client
+page (`/c/{token}...`) needs the client's own link. A page matching no pattern fails
+`test_every_page_is_classified` until it is given a class here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import itsdangerous.timed
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from service.auth import credentials
+from service.db import transaction
+from service.models import Clinician
+from tests.factories import Tenant, csrf_of, make_client, make_draft, web_sign_in
+from tests.test_access_matrix import app_routes
+from tests.test_workflow import _fix_errors
+
+PUBLIC_PAGES = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout")}
+CLINICIAN_PAGES = re.compile(r"^/$|^/(drafts|clients)(/|$)")
+CLIENT_PAGES = re.compile(r"^/c/\{token\}")
+CATCH_ALL = re.compile(r"\{\w+:path\}")
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+LOGIN_REDIRECT = "login"  # a 303 to /login
+
+
+@dataclass(frozen=True)
+class Page:
+    method: str
+    path: str
+
+    @property
+    def kind(self) -> str | None:
+        if (self.method, self.path) in PUBLIC_PAGES:
+            return "public"
+        if CLIENT_PAGES.match(self.path):
+            return "client"
+        if CLINICIAN_PAGES.match(self.path):
+            return "clinician"
+        return None
+
+    @property
+    def params(self) -> list[str]:
+        return re.findall(r"\{(\w+)(?::\w+)?\}", self.path)
+
+    @property
+    def names_an_object(self) -> bool:
+        """A page about one record (a draft, a client, a resource), not a list or a form."""
+        return any(p not in ("token", "rest") for p in self.params)
+
+
+def pages(app) -> list[Page]:  # type: ignore[no-untyped-def]
+    found = [Page(m, r.path) for r in app_routes(app) if not r.path.startswith("/api/")
+             for m in sorted(r.methods - {"HEAD"})]
+    assert len(found) >= 10, "the route walk found (almost) no pages"
+    # Logging out ends the session the later cells need, so it goes last.
+    return sorted(found, key=lambda p: (p.path == "/logout", p.path, p.method))
+
+
+def test_every_page_is_classified(app):
+    unclassified = [f"{p.method} {p.path}" for p in pages(app) if p.kind is None]
+    assert not unclassified, ("pages with no access class (add a pattern in "
+                              f"tests/test_web_access_matrix.py): {unclassified}")
+    for page in pages(app):
+        assert page.kind == "public" or page.path.startswith("/c/") or \
+            all(p in IDS for p in page.params), f"{page.path}: give IDS a value for it"
+
+
+IDS = {"draft_id", "client_id", "resource_id"}
+SECRET_NAME = "Wilhelmina Matrixdottir"
+SECRET_REQUEST = "rides the night bus and wants a tiny evening practice"
+SECRET_TITLE = "Matrix approved title"
+
+
+@dataclass
+class World:
+    ids: dict[str, object]
+    own_link: str
+    other_link: str
+    secrets: list[str]
+
+
+@pytest.fixture
+def world(client, tenant, other_tenant) -> World:
+    c = make_client(client, tenant, external_id="W-1", name=SECRET_NAME)
+    draft = make_draft(client, tenant, c["id"], request=SECRET_REQUEST)
+    approvable = _fix_errors(client, tenant, make_draft(client, tenant, c["id"]))
+    edited = client.patch(f"/api/v1/drafts/{approvable['id']}", headers=tenant.clinician, json={
+        "base_revision": approvable["current_revision"],
+        "worksheet": {**approvable["revision"]["worksheet"], "title": SECRET_TITLE}}).json()
+    resource = client.post(f"/api/v1/drafts/{edited['id']}/approve",
+                           json={"revision": edited["current_revision"]},
+                           headers=tenant.clinician).json()
+    link = client.post(f"/api/v1/clients/{c['id']}/link", headers=tenant.clinician).json()
+    other = make_client(client, other_tenant, external_id="B-1", name="Other Person")
+    other_link = client.post(f"/api/v1/clients/{other['id']}/link",
+                             headers=other_tenant.clinician).json()["token"]
+    ids = {"draft_id": draft["id"], "client_id": c["id"], "resource_id": resource["id"],
+           "rest": "anything/else"}
+    return World(ids, link["token"], other_link,
+                 [SECRET_NAME, SECRET_REQUEST, SECRET_TITLE, link["token"]])
+
+
+@pytest.fixture
+def browser(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    """A second browser with its own cookie jar (the app's lifespan already runs)."""
+    http = TestClient(app)
+    yield http
+    http.close()
+
+
+CALLERS = ["anonymous", "own_clinician", "other_org", "own_link", "other_link"]
+
+
+def _expected(page: Page, caller: str) -> set[int | str] | str:
+    """A cell: "allowed" is any answer but 401/403/404/5xx and a redirect to log in."""
+    if page.kind == "public":
+        return "allowed"
+    if page.kind == "clinician":
+        if caller in ("anonymous", "own_link", "other_link"):
+            return {LOGIN_REDIRECT}
+        if caller == "other_org" and page.names_an_object:
+            return {404}
+        return "allowed"
+    # A client page: only the client's own link opens it; a catch-all is always "not found".
+    if CATCH_ALL.search(page.path):
+        return {404}
+    if caller == "own_link":
+        return "allowed"
+    if caller == "other_link" and not page.names_an_object:
+        return "allowed"  # that client's own (empty) home page
+    return {401, 403, 404}
+
+
+def _path(page: Page, world: World, caller: str) -> str:
+    token = {"own_link": world.own_link, "other_link": world.other_link}.get(
+        caller, "cl_not-a-real-token")
+    return re.sub(r"\{(\w+)(?::\w+)?\}",
+                  lambda m: str(token if m.group(1) == "token" else world.ids[m.group(1)]),
+                  page.path)
+
+
+def _status(response) -> int | str:  # type: ignore[no-untyped-def]
+    if response.status_code == 303 and response.headers["location"].startswith("/login") \
+            and not response.request.url.path.startswith(("/login", "/logout")):
+        return LOGIN_REDIRECT
+    return response.status_code  # type: ignore[no-any-return]
+
+
+def _sign_in(http: TestClient, tenant: Tenant) -> str:
+    return web_sign_in(http, tenant)
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_web_access_matrix(app, client, browser, world, tenant, other_tenant, caller):
+    if caller == "own_clinician":
+        csrf = _sign_in(browser, tenant)
+    elif caller == "other_org":
+        csrf = _sign_in(browser, other_tenant)
+    else:  # an anonymous browser still holds a CSRF token, so login is what is tested
+        csrf = csrf_of(browser.get("/login").text)
+    failures = []
+    for page in pages(app):
+        data = {"csrf_token": csrf} if page.method in UNSAFE else None
+        response = browser.request(page.method, _path(page, world, caller), data=data,
+                                   follow_redirects=False)
+        got, expected = _status(response), _expected(page, caller)
+        ok = (got not in (401, 403, 404, LOGIN_REDIRECT) and isinstance(got, int) and got < 500
+              if expected == "allowed" else got in expected)
+        if not ok:
+            failures.append(f"{page.method} {page.path} → {got}, expected {expected}")
+        if caller != "own_clinician" and caller != "own_link":
+            leaked = [s for s in world.secrets if s in response.text]
+            if leaked:
+                failures.append(f"{page.method} {page.path} leaked {leaked}")
+    assert not failures, "\n".join(failures)
+
+
+def test_every_form_needs_the_csrf_token(app, browser, world, tenant):
+    """Signed in, but without the session's token: every unsafe page refuses (403)."""
+    _sign_in(browser, tenant)
+    failures = []
+    for page in pages(app):
+        if page.method not in UNSAFE:
+            continue
+        for caller in ("own_clinician", "own_link"):
+            response = browser.request(page.method, _path(page, world, caller),
+                                       data={"csrf_token": "forged"}, follow_redirects=False)
+            if CATCH_ALL.search(page.path) and response.status_code == 404:
+                continue
+            if response.status_code != 403:
+                failures.append(f"{page.method} {page.path} as {caller} → "
+                                f"{response.status_code}, expected 403")
+    assert not failures, "\n".join(failures)
+
+
+# --- the login ------------------------------------------------------------------------
+
+
+def _login(http: TestClient, email: str, password: str):  # type: ignore[no-untyped-def]
+    token = csrf_of(http.get("/login").text)
+    return http.post("/login", data={"email": email, "password": password, "csrf_token": token},
+                     follow_redirects=False)
+
+
+def test_passwords_are_stored_as_argon2id(tenant):
+    with transaction() as session:
+        stored = session.scalar(select(Clinician.password_hash).where(
+            Clinician.id == tenant.clinician_id))
+    assert stored is not None and stored.startswith("$argon2id$")
+    assert tenant.password not in stored
+
+
+def test_unknown_email_and_wrong_password_answer_alike(client, tenant):
+    unknown = _login(client, "nobody@example.org", "whatever password")
+    wrong = _login(client, tenant.email, "whatever password")
+    assert unknown.status_code == wrong.status_code == 401
+    assert "wrong email or password" in unknown.text and "wrong email or password" in wrong.text
+
+
+def test_five_failed_logins_lock_the_account_for_15_minutes(client, tenant, monkeypatch):
+    for _ in range(credentials.MAX_FAILED_LOGINS):
+        assert _login(client, tenant.email, "not the password").status_code == 401
+    locked = _login(client, tenant.email, tenant.password)  # even the right password
+    assert locked.status_code == 429
+    assert "too many failed logins" in locked.text
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+    later = credentials.now() + credentials.LOCKOUT + dt.timedelta(seconds=1)
+    monkeypatch.setattr(credentials, "now", lambda: later)
+    assert _login(client, tenant.email, tenant.password).status_code == 303
+    assert client.get("/").status_code == 200
+
+
+def test_a_success_resets_the_failure_count(client, tenant):
+    for _ in range(credentials.MAX_FAILED_LOGINS - 1):
+        _login(client, tenant.email, "not the password")
+    assert _login(client, tenant.email, tenant.password).status_code == 303
+    for _ in range(credentials.MAX_FAILED_LOGINS - 1):
+        _login(client, tenant.email, "not the password")
+    assert _login(client, tenant.email, tenant.password).status_code == 303
+
+
+class Clock:
+    """The signed session cookie's clock (itsdangerous), moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1_900_000_000
+
+    def advance(self, minutes: int) -> None:
+        self.now += minutes * 60
+
+
+def test_session_expires_after_inactivity_not_while_in_use(client, tenant, monkeypatch):
+    from service.config import get_settings
+
+    idle = get_settings().session_idle_minutes
+    clock = Clock()
+    signer = itsdangerous.timed.TimestampSigner
+    monkeypatch.setattr(signer, "get_timestamp", lambda _signer: clock.now)
+    web_sign_in(client, tenant)
+    for _ in range(3):  # in use for three idle periods: still signed in
+        clock.advance(idle - 1)
+        assert client.get("/", follow_redirects=False).status_code == 200
+    clock.advance(idle + 1)  # then idle for longer than the limit
+    response = client.get("/", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    assert client.get("/drafts/new", follow_redirects=False).status_code == 303
