@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -56,3 +58,23 @@ def verify(session: Session) -> list[str]:
             problems.append(f"event {event.id}: content does not match its hash (edited)")
         prev_hash = event.hash
     return problems
+
+
+def list_events(
+    session: Session, *, client_id: int | None = None, actor: str | None = None,
+    since: dt.datetime | None = None, until: dt.datetime | None = None,
+    organisation_id: int | None = None, limit: int = 1000,
+) -> Sequence[AuditEvent]:
+    """An administrator's view of who touched what, oldest first; filters combine with AND."""
+    query = select(AuditEvent).order_by(AuditEvent.id).limit(limit)
+    if client_id is not None:
+        query = query.where(AuditEvent.client_id == client_id)
+    if actor is not None:
+        query = query.where(AuditEvent.actor == actor)
+    if organisation_id is not None:
+        query = query.where(AuditEvent.organisation_id == organisation_id)
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.at < until)
+    return session.scalars(query).all()
