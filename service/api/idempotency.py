@@ -143,7 +143,3 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Replayed)
     async def _replay(_: Request, exc: Replayed) -> Response:
         return JSONResponse(exc.body, status_code=exc.status_code, headers=exc.headers)
-
-
-def replay_headers(exc: Any) -> dict[str, str]:
-    return dict(exc.headers)

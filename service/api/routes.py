@@ -9,6 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, Header, Query, Response
 from service import clients, history
 from service.api.convert import client_out, draft_out, page, resource_out, revision_out
 from service.api.deps import PrincipalDep, SessionDep, SettingsDep
+from service.api.idempotency import IdempotencyDep
 from service.api.schemas import (
     MAX_ID,
     ApproveIn,
@@ -49,10 +50,11 @@ def _cursor(cursor: str | None) -> int | None:
 
 @router.put("/clients", operation_id="upsert_client", tags=["clients"])
 def upsert_client(body: ClientIn, session: SessionDep, principal: PrincipalDep,
-                  response: Response) -> ClientOut:
+                  response: Response, idempotency: IdempotencyDep) -> ClientOut:
+    idempotency.claim(session)
     client, created = clients.upsert_client(session, principal, **body.model_dump())
     response.status_code = 201 if created else 200
-    return client_out(client)
+    return idempotency.save(session, response, client_out(client))
 
 
 @router.get("/clients", operation_id="list_clients", tags=["clients"])
@@ -84,8 +86,11 @@ def revoke_link(client_id: PathId, session: SessionDep, principal: PrincipalDep)
              responses={202: {"description": "Accepted; poll the Location"}})
 async def create_draft(body: DraftIn, principal: PrincipalDep, settings: SettingsDep,
                        response: Response, background: BackgroundTasks,
+                       idempotency: IdempotencyDep,
                        prefer: Annotated[str | None, Header()] = None) -> DraftOut:
+    """The key is reserved with the stored request; the answer is kept once drafting ends."""
     with transaction() as session:
+        idempotency.claim(session)
         draft = drafts.create_draft(
             session, principal, client_id=body.client_id, request_text=body.request,
             preferences=body.preferences, next_session_date=body.next_session_date,
@@ -97,7 +102,8 @@ async def create_draft(body: DraftIn, principal: PrincipalDep, settings: Setting
     else:
         await drafts.run_drafting(draft.id, settings)
     with transaction() as session:
-        return draft_out(session, drafts.get_draft(session, principal, draft.id))
+        out = draft_out(session, drafts.get_draft(session, principal, draft.id))
+        return idempotency.save(session, response, out)
 
 
 @router.get("/drafts", operation_id="list_drafts", tags=["drafts"])
@@ -174,11 +180,13 @@ def get_resource(resource_id: PathId, session: SessionDep, principal: PrincipalD
 @router.post("/resources/{resource_id}/check-ins", operation_id="create_check_in",
              tags=["history"], status_code=201)
 def check_in(resource_id: PathId, body: CheckInIn, session: SessionDep,
-             principal: PrincipalDep) -> CheckInOut:
+             principal: PrincipalDep, response: Response,
+             idempotency: IdempotencyDep) -> CheckInOut:
+    idempotency.claim(session)
     resource = load(session, principal, Resource, resource_id)
     row = history.record_check_in(session, principal, resource, **body.model_dump())
-    return CheckInOut(id=row.id, check_in_date=row.check_in_date, outcome=row.outcome,
-                      note=row.note)
+    return idempotency.save(session, response, CheckInOut(
+        id=row.id, check_in_date=row.check_in_date, outcome=row.outcome, note=row.note))
 
 
 @router.post("/resources/{resource_id}/retire", operation_id="retire_resource",

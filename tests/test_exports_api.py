@@ -1,0 +1,180 @@
+"""Exports over the API: a FHIR R4 Bundle an EHR can file, the printable PDF, the .ics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.task import Task
+from icalendar import Calendar
+from sqlalchemy import select
+
+from service.clock import today
+from service.db import transaction
+from service.models import AuditEvent
+from tests.factories import Tenant, make_draft
+from tests.test_workflow import _fix_errors
+
+CLIENT_NAME, PREFERRED = "Rosalind Quartermaine", "Roz"
+NOTES = {"partial": "the rain started halfway", "skipped": "my sister visited all day"}
+
+
+@dataclass(frozen=True)
+class World:
+    client: dict[str, object]
+    resource: dict[str, object]
+    approved: dict[str, object]
+
+
+def _world(http, tenant: Tenant, *, check_ins: bool = True) -> World:  # type: ignore[no-untyped-def]
+    c = http.put("/api/v1/clients", headers=tenant.integration, json={
+        "external_id": "PMS-7731", "name": CLIENT_NAME, "preferred_name": PREFERRED}).json()
+    draft = _fix_errors(http, tenant, make_draft(http, tenant, c["id"]))
+    response = http.post(f"/api/v1/drafts/{draft['id']}/approve", headers=tenant.clinician,
+                         json={"revision": draft["current_revision"]})
+    assert response.status_code == 201, response.text
+    resource = response.json()
+    if check_ins:
+        for days_ago, outcome in ((2, "done"), (1, "partial"), (0, "skipped")):
+            logged = http.post(f"/api/v1/resources/{resource['id']}/check-ins",
+                               headers=tenant.integration, json={
+                                   "outcome": outcome, "note": NOTES.get(outcome),
+                                   "check_in_date": str(today() - dt.timedelta(days=days_ago))})
+            assert logged.status_code == 201, logged.text
+    return World(c, resource, draft["revision"]["worksheet"])
+
+
+def _fhir(http, tenant: Tenant, resource_id: object) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    response = http.get(f"/api/v1/resources/{resource_id}/fhir", headers=tenant.integration)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/fhir+json")
+    return response.json()
+
+
+def _parse(bundle_json: dict[str, object]) -> tuple[Task, list[Observation]]:
+    """Validate the bundle and each entry as its R4B class (a wrong field fails here)."""
+    bundle = Bundle.model_validate(bundle_json)
+    assert bundle.type == "collection"
+    entries = bundle_json["entry"]
+    assert isinstance(entries, list)
+    task = Task.model_validate(entries[0]["resource"])
+    observations = [Observation.model_validate(e["resource"]) for e in entries[1:]]
+    return task, observations
+
+
+def test_fhir_bundle_is_a_valid_task_with_one_observation_per_check_in(client, tenant):
+    world = _world(client, tenant)
+    bundle = _fhir(client, tenant, world.resource["id"])
+    task, observations = _parse(bundle)
+    task_url = bundle["entry"][0]["fullUrl"]  # type: ignore[index]
+    assert task_url.startswith("urn:uuid:")
+    assert (task.status, task.intent) == ("in-progress", "order")
+    assert task.description == world.approved["task"]
+    assert task.for_fhir.identifier.value == "PMS-7731"
+    assert task.requester.identifier.value == str(tenant.clinician_id)
+    assert task.owner.identifier.value == str(tenant.clinician_id)
+    assert task.restriction.period.end.isoformat() == world.approved["review_date"]
+    assert world.approved["rationale"] in task.note[0].text
+    assert {i.value for i in task.identifier} == {str(world.resource["id"]),
+                                                  world.resource["content_sha256"]}
+    assert [o.valueCodeableConcept.coding[0].code for o in observations] == [
+        "done", "partial", "skipped"]
+    for obs in observations:
+        assert obs.status == "final"
+        assert obs.focus[0].reference == task_url
+        assert obs.subject.identifier.value == "PMS-7731"
+        assert obs.code.text == "Between-session practice completion"
+    assert observations[2].note[0].text == NOTES["skipped"]
+    assert observations[0].effectiveDateTime.isoformat() == str(today() - dt.timedelta(days=2))
+
+
+def test_fhir_export_never_names_the_client(client, tenant):
+    world = _world(client, tenant)
+    text = json.dumps(_fhir(client, tenant, world.resource["id"]))
+    assert CLIENT_NAME.split()[0] not in text
+    assert CLIENT_NAME.split()[1] not in text
+    assert f'"{PREFERRED}' not in text and f" {PREFERRED} " not in text
+
+
+def test_task_status_follows_the_resource(client, tenant):
+    world = _world(client, tenant, check_ins=False)
+    rid = world.resource["id"]
+    task, observations = _parse(_fhir(client, tenant, rid))
+    assert (task.status, observations) == ("requested", [])
+    client.post(f"/api/v1/resources/{rid}/check-ins", headers=tenant.integration,
+                json={"outcome": "done"})
+    assert _parse(_fhir(client, tenant, rid))[0].status == "in-progress"
+    assert client.post(f"/api/v1/resources/{rid}/retire",
+                       headers=tenant.clinician).status_code == 200
+    assert _parse(_fhir(client, tenant, rid))[0].status == "completed"
+
+
+def test_another_organisation_gets_404_for_every_export(client, tenant, other_tenant):
+    world = _world(client, tenant)
+    for kind in ("fhir", "pdf", "ics"):
+        response = client.get(f"/api/v1/resources/{world.resource['id']}/{kind}",
+                              headers=other_tenant.clinician)
+        assert response.status_code == 404, kind
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "PMS-7731" not in response.text
+
+
+def test_pdf_export_is_the_printable_worksheet(client, tenant):
+    world = _world(client, tenant, check_ins=False)
+    response = client.get(f"/api/v1/resources/{world.resource['id']}/pdf",
+                          headers=tenant.clinician)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    assert "filename=" in response.headers["content-disposition"]
+
+
+def test_ics_export_is_a_recurring_event_with_reminders(client, tenant):
+    world = _world(client, tenant, check_ins=False)
+    response = client.get(f"/api/v1/resources/{world.resource['id']}/ics",
+                          headers=tenant.integration)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/calendar")
+    event = Calendar.from_ical(response.content).walk("VEVENT")[0]
+    assert event.get("rrule") is not None
+    assert str(event.get("summary")) == world.approved["title"]
+    assert len(event.walk("VALARM")) == 2
+
+
+def test_ics_of_a_retired_resource_is_a_conflict(client, tenant):
+    world = _world(client, tenant, check_ins=False)
+    client.post(f"/api/v1/resources/{world.resource['id']}/retire", headers=tenant.clinician)
+    response = client.get(f"/api/v1/resources/{world.resource['id']}/ics",
+                          headers=tenant.integration)
+    assert response.status_code == 409
+    assert response.json()["status"] == 409
+
+
+def test_every_export_is_an_audited_read(client, tenant):
+    world = _world(client, tenant, check_ins=False)
+    for kind in ("fhir", "pdf", "ics"):
+        client.get(f"/api/v1/resources/{world.resource['id']}/{kind}",
+                   headers=tenant.integration)
+    with transaction() as session:
+        actions = list(session.scalars(select(AuditEvent.action).where(
+            AuditEvent.object_type == "resource",
+            AuditEvent.object_id == str(world.resource["id"]),
+            AuditEvent.actor == f"integration:{tenant.organisation_id}")))
+    for kind in ("fhir", "pdf", "ics"):
+        assert f"resource.exported.{kind}" in actions
+    assert actions.count("resource.read") >= 3
+
+
+def test_openapi_documents_the_export_media_types(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    media = {kind: set(paths[f"/api/v1/resources/{{resource_id}}/{kind}"]["get"]["responses"]
+                       ["200"]["content"]) for kind in ("fhir", "pdf", "ics")}
+    assert "application/fhir+json" in media["fhir"]
+    assert "application/pdf" in media["pdf"]
+    assert any(m.startswith("text/calendar") for m in media["ics"])
+    not_found = paths["/api/v1/resources/{resource_id}/fhir"]["get"]["responses"]["404"]
+    assert "application/problem+json" in not_found["content"]
+
