@@ -9,7 +9,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from starlette.middleware.base import RequestResponseEndpoint
 
-from service.api import catalog_routes, client_view, problems, routes
+from service.api import (
+    catalog_routes,
+    client_view,
+    export_routes,
+    idempotency,
+    problems,
+    routes,
+    webhook_routes,
+)
 from service.api.limits import BodySizeLimit
 from service.catalog import get_catalog
 from service.config import get_settings
@@ -21,7 +29,16 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 
 @asynccontextmanager
-async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Resume pending drafts and send webhooks from the outbox while the server runs."""
+    from service.webhooks import dispatcher
+
+    async with dispatcher.running(get_settings()), _resume_drafting(app):
+        yield
+
+
+@asynccontextmanager
+async def _resume_drafting(_: FastAPI) -> AsyncIterator[None]:
     """Resume drafts left pending by a restart; each is claimed by exactly one worker.
 
     On PostgreSQL pending drafts go back on the job queue (unless a job already waits) and
@@ -55,8 +72,11 @@ def create_app() -> FastAPI:
                   "offline, validated, and visible to the client only after a clinician "
                   "approves the exact revision.", lifespan=lifespan)
     problems.install(app)
+    idempotency.install(app)
     app.include_router(routes.router)
     app.include_router(catalog_routes.router)
+    app.include_router(export_routes.router)
+    app.include_router(webhook_routes.router)
     app.include_router(client_view.router)
     _install_web(app)
 

@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     session_idle_minutes: int = 30
     # PostgreSQL only: jobs each app server's in-process worker runs at once (0: none)
     queue_concurrency: int = Field(default=20, ge=0)
+    # Webhooks: each app server polls the outbox (false: leave sending to other servers)
+    webhook_dispatch: bool = True
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    # delay before retry n (then ±10% jitter); attempts stop after len + 1 tries
+    webhook_retry_seconds: list[int] = Field(
+        default=[30, 120, 600, 3600, 6 * 3600, 24 * 3600], min_length=1)
     templates_dir: Path = ROOT / "evidence_templates"
     prompts_dir: Path = ROOT / "prompts"
     ui_dir: Path = ROOT / "review_ui"

@@ -13,6 +13,8 @@ _TMP = Path(tempfile.mkdtemp(prefix="homework-test-"))
 DATABASE_URL = os.environ.get("HOMEWORK_TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.db'}"
 os.environ["HOMEWORK_DATABASE_URL"] = DATABASE_URL
 os.environ.pop("HOMEWORK_LLM_MODEL", None)
+# tests drive webhook delivery themselves (deliver_due), so no background poller races them
+os.environ["HOMEWORK_WEBHOOK_DISPATCH"] = "false"
 
 import pytest  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402

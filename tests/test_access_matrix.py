@@ -52,6 +52,8 @@ class World:
 
 @pytest.fixture
 def world(client, tenant, other_tenant) -> World:
+    hook = client.post("/api/v1/webhooks/endpoints", json={"url": "http://127.0.0.1:9/hook"},
+                       headers=tenant.integration).json()  # its events fill the delivery log
     c = make_client(client, tenant)
     draft = _fix_errors(client, tenant, make_draft(client, tenant, c["id"]))
     approved = _fix_errors(client, tenant, make_draft(client, tenant, c["id"]))
@@ -67,7 +69,9 @@ def world(client, tenant, other_tenant) -> World:
         revoke_api_key(session, key=revoked)
     ids = {"client_id": c["id"], "draft_id": draft["id"], "resource_id": resource["id"],
            "revision": draft["current_revision"], "token": link["token"],
-           "template_id": "behavioral_activation", "endpoint_id": 1, "delivery_id": 1}
+           "template_id": "behavioral_activation", "endpoint_id": hook["id"],
+           "delivery_id": client.get("/api/v1/webhooks/deliveries",
+                                     headers=tenant.integration).json()["items"][0]["id"]}
     headers = {"anonymous": {}, "own_clinician": tenant.clinician,
                "integration": tenant.integration, "other_org": other_tenant.clinician,
                "revoked": {"Authorization": f"Bearer {revoked}"}}

@@ -17,6 +17,7 @@ from service.errors import Conflict, Invalid
 from service.history.streak import compassionate_streak
 from service.models import CheckIn, Client, Resource
 from service.scope import load
+from service.webhooks.events import emit
 
 Outcome = Literal["done", "partial", "skipped"]
 
@@ -78,6 +79,9 @@ def record_check_in(session: Session, principal: Principal | None, resource: Res
     session.flush()
     audit.record(session, principal, "check_in.created", "resource", resource.id,
                  client_id=resource.client_id, organisation_id=resource.organisation_id)
+    emit(session, resource.organisation_id, "resource.checked_in",
+         {"resource_id": resource.id, "client_id": resource.client_id,
+          "check_in_id": check_in.id})
     return check_in
 
 

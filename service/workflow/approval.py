@@ -10,6 +10,7 @@ from service.auth.principal import Principal
 from service.errors import Conflict, Forbidden, Invalid
 from service.models import Approval, Draft, DraftRevision, Resource
 from service.scope import load
+from service.webhooks.events import emit
 from service.workflow.content import canonical, changes, sha256
 from service.workflow.drafts import current_revision, revisions
 from service.workflow.states import DraftStatus
@@ -74,5 +75,8 @@ def _record_approval(session: Session, principal: Principal, draft: Draft,
                  client_id=draft.client_id)
     audit.record(session, principal, "resource.created", "resource", resource.id,
                  client_id=draft.client_id)
+    emit(session, draft.organisation_id, "draft.approved",
+         {"draft_id": draft.id, "client_id": draft.client_id, "revision": revision.number,
+          "resource_id": resource.id})
     return resource
 

@@ -21,6 +21,7 @@ from service.models import Client, Draft, DraftRevision
 from service.scope import load
 from service.selection import rank_templates
 from service.validation import validate_worksheet
+from service.webhooks.events import emit
 from service.workflow.states import DraftStatus, move
 from service.worksheet import Finding, Preferences, Worksheet
 
@@ -135,8 +136,10 @@ def store_outcome(session: Session, draft: Draft, outcome: DraftOutcome) -> None
     if outcome.worksheet is None:
         move(draft, DraftStatus.DRAFTING_FAILED)
     else:
-        _add_revision(session, draft, outcome.worksheet, f"ai:{outcome.drafter}",
-                      outcome.findings or None)
+        revision = _add_revision(session, draft, outcome.worksheet, f"ai:{outcome.drafter}",
+                                 outcome.findings or None)
+        emit(session, draft.organisation_id, "draft.ready",  # a clinician's edit is not news
+             {"draft_id": draft.id, "client_id": draft.client_id, "revision": revision.number})
     audit.record(session, None, "draft.drafted", "draft", draft.id, client_id=draft.client_id,
                  organisation_id=draft.organisation_id)
 
