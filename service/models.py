@@ -115,7 +115,12 @@ class Draft(Base):
     candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
     status: Mapped[str] = mapped_column(String(30), nullable=False, index=True)
     instruction: Mapped[str | None] = mapped_column(String(500))
-    follows_resource_id: Mapped[int | None] = mapped_column(Integer)  # no FK: avoids a cycle
+    # The earlier item this draft follows up (smaller, another form or cue, kept). The FK
+    # closes a cycle (resources -> approvals -> drafts), so it is added after the tables
+    # (use_alter), and SET NULL lets a resource row go without orphaning its follow-ups.
+    follows_resource_id: Mapped[int | None] = mapped_column(
+        ForeignKey("resources.id", name="fk_drafts_follows_resource_id", use_alter=True,
+                   ondelete="SET NULL"), index=True)
     current_revision: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     error: Mapped[str | None] = mapped_column(String(500))
     reject_reason: Mapped[str | None] = mapped_column(Text)

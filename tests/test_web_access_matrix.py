@@ -76,6 +76,23 @@ def test_every_page_is_classified(app):
             all(p in IDS for p in page.params), f"{page.path}: give IDS a value for it"
 
 
+HISTORY_PAGES = {  # service/web/history_pages.py: the client pages and the follow-ups
+    ("GET", "/clients"), ("GET", "/clients/{client_id}"),
+    ("GET", "/clients/{client_id}/next-session"),
+    ("POST", "/clients/{client_id}/items/{resource_id}/follow-up"),
+}
+
+
+def test_client_history_pages_are_clinician_pages(app):
+    """Another organisation's clinician gets 404 on each, except the list (their own)."""
+    found = {(p.method, p.path): p for p in pages(app)}
+    missing = HISTORY_PAGES - set(found)
+    assert not missing, missing
+    assert {found[key].kind for key in HISTORY_PAGES} == {"clinician"}
+    assert [key for key in HISTORY_PAGES if not found[key].names_an_object] == \
+        [("GET", "/clients")]
+
+
 IDS = {"draft_id", "client_id", "resource_id"}
 SECRET_NAME = "Wilhelmina Matrixdottir"
 SECRET_REQUEST = "rides the night bus and wants a tiny evening practice"
