@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "evidence_templates"
 FAULTS = ("invalid_json", "schema_invalid", "validator_fail", "rate_limit", "timeout")
 MAX_CALL_RECORDS = 100_000
+_GOLDEN = (math.sqrt(5) - 1) / 2
 
 
 @dataclass
@@ -191,6 +192,8 @@ class MockState:
 
     def reset(self) -> None:
         self.rng = random.Random(self.config.seed)
+        self.offset = self.rng.random()
+        self.draws = 0
         self.calls = 0
         self.prompt_tokens = 0
         self.completion_tokens = 0
@@ -200,7 +203,11 @@ class MockState:
         self.last_request: dict[str, Any] | None = None
 
     def pick_fault(self) -> str | None:
-        u = self.rng.random()
+        """A golden-ratio sequence, offset by the seed, instead of independent draws: every
+        run of n calls gets each fault at its rate (within one call), so a 5 % fault rate
+        is 5 % in a 60-draft smoke run too, not whatever a seed happens to give (7.7 %)."""
+        self.draws += 1
+        u = (self.offset + self.draws * _GOLDEN) % 1.0
         acc = 0.0
         for name in FAULTS:
             acc += self.config.faults.get(name, 0.0)

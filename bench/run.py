@@ -232,7 +232,8 @@ def s1_sequential(svc: Service, mock: Mock, n: int, warmup: int) -> dict[str, An
             statuses[f"{r.status_code}:{body.get('status')}"] += 1
             if i == 0:
                 cold = elapsed
-                mock.http.post("/reset")
+            if i == warmup - 1:  # count only the measured drafts' calls (was: reset after
+                mock.http.post("/reset")  # the first, so 2 warm-up calls inflated calls/draft)
             if i < warmup:
                 continue
             latencies.append(elapsed)
@@ -240,7 +241,10 @@ def s1_sequential(svc: Service, mock: Mock, n: int, warmup: int) -> dict[str, An
             cpus.append(cpu1 - cpu0)
             calls.append(body.get("llm_calls"))
     stats = mock.stats(calls=True, last=True)
+    reported = sum(c for c in calls if isinstance(c, int))
     return {"n": n, "statuses": dict(statuses), "cold_first_draft_ms": (cold or 0) * 1000,
+            "mock_calls": stats["calls"], "service_reported_calls": reported,
+            "accounting_matches_mock": reported == stats["calls"],
             "latency_ms": summary_ms(latencies), "overhead_ms": summary_ms(overheads),
             "service_cpu_ms_per_draft": summary_ms(cpus),
             "llm_calls_per_draft": stats["calls"] / n if n else None,
@@ -360,6 +364,8 @@ def s3_faults(svc: Service, mock: Mock, n: int, concurrency: int, faults: dict[s
     return {
         "n": n, "faults": faults, "wall_s": wall, "llm_calls": stats["calls"],
         "mock_outcomes": stats["by_outcome"],
+        "mock_fault_fraction": (1 - stats["by_outcome"].get("ok", 0) / stats["calls"]
+                                if stats["calls"] else None),
         "llm_calls_per_draft": stats["calls"] / n,
         "llm_calls_per_finished_draft": stats["calls"] / len(finished) if finished else None,
         "finished": len(finished), "failed_with_status": len(stored) - len(finished),
@@ -613,6 +619,14 @@ def plan(quick: bool) -> dict[str, Any]:
             "pg_load_s": 15.0}
 
 
+ONLY: set[str] = set()
+
+
+def wanted(name: str) -> bool:
+    """`--only s1,s4_sqlite` runs a subset while profiling; the default runs everything."""
+    return not ONLY or name in ONLY
+
+
 def run(quick: bool) -> dict[str, Any]:
     global REQUEST_TIMEOUT_S
     p = plan(quick)
@@ -637,46 +651,52 @@ def run(quick: bool) -> dict[str, Any]:
             results["startup"] = {"seconds": seconds}
             results["memory"] = {"rss_mb_after_start": rss_mb(svc.pid)}
         if svc is not None and svc.proc is not None and svc.proc.poll() is None:
-            with scenario(results, "s1"):
-                s1 = s1_sequential(svc, mock, p["s1"], warmup=3)
-                s1_records = s1.pop("_records")
-                last = s1.pop("_last_request") or {}
-                results["s1"] = s1
-            with scenario(results, "floor"):
-                results["floor"] = floor(mock, last.get("messages"),
-                                         p["floor"])
-            with scenario(results, "s2"):
-                results["s2"] = s2_concurrent(svc, mock, p["s2"], p["s2_latency_ms"])
-            with scenario(results, "s4_sqlite"):
-                results["s4_sqlite"] = s4_reads(svc, p["seed"], p["load_s"], concurrency=4)
-                results["memory"]["rss_mb_after_drafts"] = results["s4_sqlite"]["rss_mb_after"]
+            if wanted("s1"):
+                with scenario(results, "s1"):
+                    s1 = s1_sequential(svc, mock, p["s1"], warmup=3)
+                    s1_records = s1.pop("_records")
+                    last = s1.pop("_last_request") or {}
+                    results["s1"] = s1
+            if wanted("floor"):
+                with scenario(results, "floor"):
+                    results["floor"] = floor(mock, last.get("messages"),
+                                             p["floor"])
+            if wanted("s2"):
+                with scenario(results, "s2"):
+                    results["s2"] = s2_concurrent(svc, mock, p["s2"], p["s2_latency_ms"])
+            if wanted("s4_sqlite"):
+                with scenario(results, "s4_sqlite"):
+                    results["s4_sqlite"] = s4_reads(svc, p["seed"], p["load_s"], concurrency=4)
+                    results["memory"]["rss_mb_after_drafts"] = results["s4_sqlite"]["rss_mb_after"]
             svc.close()
-        with scenario(results, "s3"):
-            svc3 = Service("faults", logdir, mock, llm_timeout_s=1.0)
-            services.append(svc3)
-            svc3.start()
-            five = 0.05
-            results["s3_mix"] = s3_faults(
-                svc3, mock, p["s3"], p["s3_concurrency"], latency_ms=20, timeout_sleep_s=2.5,
-                faults={"invalid_json": five, "schema_invalid": five, "validator_fail": five,
-                        "rate_limit": five, "timeout": five})
-            results["s3_mix"].pop("_records")
-            results["s3_validator"] = s3_faults(svc3, mock, p["s3"], p["s3_concurrency"],
-                                                latency_ms=0, timeout_sleep_s=2.5,
-                                                faults={"validator_fail": five})
-            repair_records = results["s3_validator"].pop("_records")
-            svc3.close()
-        with scenario(results, "s4_postgres"):
-            url = pg_database()
-            if url is None:
-                results["s4_postgres"] = {"skipped": "PostgreSQL unreachable"}
-            else:
-                svc4 = Service("postgres", logdir, mock, database_url=url)
-                services.append(svc4)
-                svc4.start()
-                results["s4_postgres"] = s4_reads(svc4, p["pg_seed"], p["pg_load_s"],
-                                                  concurrency=4)
-                svc4.close()
+        if wanted("s3"):
+            with scenario(results, "s3"):
+                svc3 = Service("faults", logdir, mock, llm_timeout_s=1.0)
+                services.append(svc3)
+                svc3.start()
+                five = 0.05
+                results["s3_mix"] = s3_faults(
+                    svc3, mock, p["s3"], p["s3_concurrency"], latency_ms=20, timeout_sleep_s=2.5,
+                    faults={"invalid_json": five, "schema_invalid": five, "validator_fail": five,
+                            "rate_limit": five, "timeout": five})
+                results["s3_mix"].pop("_records")
+                results["s3_validator"] = s3_faults(svc3, mock, p["s3"], p["s3_concurrency"],
+                                                    latency_ms=0, timeout_sleep_s=2.5,
+                                                    faults={"validator_fail": five})
+                repair_records = results["s3_validator"].pop("_records")
+                svc3.close()
+        if wanted("s4_postgres"):
+            with scenario(results, "s4_postgres"):
+                url = pg_database()
+                if url is None:
+                    results["s4_postgres"] = {"skipped": "PostgreSQL unreachable"}
+                else:
+                    svc4 = Service("postgres", logdir, mock, database_url=url)
+                    services.append(svc4)
+                    svc4.start()
+                    results["s4_postgres"] = s4_reads(svc4, p["pg_seed"], p["pg_load_s"],
+                                                      concurrency=4)
+                    svc4.close()
         results["prompt"] = prompt_report(s1_records, repair_records)
     finally:
         for s in services:
@@ -691,6 +711,7 @@ def run(quick: bool) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run")
     parser.add_argument("--quick", action="store_true", help="small counts, < 1 minute")
+    parser.add_argument("--only", default="", help="comma-separated scenarios, e.g. s1,s2")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--load-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url")
@@ -705,6 +726,7 @@ def main(argv: list[str] | None = None) -> None:
         load_worker(args)
         return
     t0 = time.perf_counter()
+    ONLY.update(filter(None, args.only.split(",")))
     results = run(args.quick)
     results["total_seconds"] = round(time.perf_counter() - t0, 1)
     tmp = args.out.with_suffix(".json.tmp")

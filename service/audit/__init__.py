@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.auth.principal import Principal
 from service.clock import now
+from service.db import hold_write_lock
 from service.models import AuditEvent
 
 GENESIS = "0" * 64
@@ -33,6 +34,8 @@ def record(
     """Write one event (actor, action, object id; never PHI content) in the caller's transaction."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(7301)"))
+    else:  # SQLite: no other writer of this process may append between our read and write
+        hold_write_lock(session)
     last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
     prev_hash = last.hash if last else GENESIS
     event = AuditEvent(

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import secrets
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -18,7 +19,14 @@ from service.errors import Invalid, TooManyRequests, Unauthorized
 from service.models import ApiKey, Clinician, Organisation
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("dummy password for constant-time login")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Hashed on the first unknown-email login, not at import (argon2 costs ~0.2 s of start-up)."""
+    return _hasher.hash("dummy password for constant-time login")
+
+
 MAX_FAILED_LOGINS = 5
 LOCKOUT = dt.timedelta(minutes=15)
 
@@ -60,7 +68,7 @@ def authenticate_clinician(session: Session, *, email: str, password: str) -> Cl
     clinician = session.scalar(select(Clinician).where(Clinician.email == email.strip().lower()))
     if clinician is None:
         with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password)
+            _hasher.verify(_dummy_hash(), password)
         raise Unauthorized("wrong email or password")
     if clinician.locked_until_at and clinician.locked_until_at > now():
         raise TooManyRequests("too many failed logins; try again in 15 minutes")

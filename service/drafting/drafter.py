@@ -43,11 +43,48 @@ def _env(prompts_dir: str) -> Environment:
                        autoescape=False, keep_trailing_newline=True)
 
 
+@lru_cache(maxsize=1)
+def _schema_json() -> str:
+    """Pydantic builds a JSON schema in milliseconds, a third of a draft's own CPU: once."""
+    return json.dumps(Worksheet.model_json_schema(), separators=(",", ":"), sort_keys=True)
+
+
+def worksheet_schema() -> dict[str, Any]:
+    """The worksheet's JSON schema for `response_format`; a fresh copy, since litellm may
+    adjust the schema it is given for a provider."""
+    loaded: dict[str, Any] = json.loads(_schema_json())
+    return loaded
+
+
+def _shape(node: dict[str, Any], defs: dict[str, Any]) -> Any:
+    """A JSON skeleton with each value's type in its place: what the model needs from the
+    schema in a third of the tokens (titles, defaults and length limits left out)."""
+    if "$ref" in node:
+        return _shape(defs[node["$ref"].rsplit("/", 1)[1]], defs)
+    if "anyOf" in node:
+        kinds = [_shape(n, defs) for n in node["anyOf"] if n.get("type") != "null"]
+        return f"{kinds[0]} or null"
+    if "enum" in node:
+        return " | ".join(node["enum"])
+    kind = node.get("type")
+    if kind == "object":
+        return {k: _shape(v, defs) for k, v in node["properties"].items()}
+    if kind == "array":
+        return [_shape(node["items"], defs)]
+    if node.get("format") == "date":
+        return "YYYY-MM-DD"
+    return "text" if kind == "string" else kind
+
+
+def prompt_shape() -> str:
+    schema = Worksheet.model_json_schema()
+    return json.dumps(_shape(schema, schema.get("$defs", {})), ensure_ascii=False)
+
+
 @lru_cache
 def system_prompt(prompts_dir: str) -> str:
     """Static, so it is byte-identical across drafts and provider prompt caches hit."""
-    schema = json.dumps(Worksheet.model_json_schema(), separators=(",", ":"), sort_keys=True)
-    return _env(prompts_dir).get_template("system.jinja").render(schema=schema)
+    return _env(prompts_dir).get_template("system.jinja").render(schema=prompt_shape())
 
 
 def escape_request(text: str) -> str:
@@ -115,14 +152,15 @@ async def draft_worksheet(*, request_text: str, template: Template, preferences:
 
     prompts = _prompts_dir(settings)
     redactor = Redactor(identifiers)
-    messages = [
+    request = [
         {"role": "system", "content": system_prompt(prompts)},
         {"role": "user", "content": user_prompt(
             prompts, request=request_text, template=template, preferences=preferences,
             review_date=review_date, redactor=redactor, instruction=instruction,
             previous=previous)},
     ]
-    schema = Worksheet.model_json_schema()
+    messages = list(request)
+    schema = worksheet_schema()
     outcome = DraftOutcome(None, [], settings.llm_model)
     repairs_left = max(0, settings.llm_repair_rounds)
     parse_retry_left = 1
@@ -137,7 +175,9 @@ async def draft_worksheet(*, request_text: str, template: Template, preferences:
         outcome.prompt_tokens += answer.prompt_tokens
         outcome.completion_tokens += answer.completion_tokens
         outcome.cost_usd += answer.cost_usd
-        messages.append({"role": "assistant", "content": answer.text})
+        # A repair carries only the latest answer, so its prompt stays bounded (request +
+        # one answer + findings) however many rounds it takes.
+        messages = [*request, {"role": "assistant", "content": answer.text}]
         try:
             parsed = parse_worksheet(answer.text, template_id=template.id,
                                      finish_reason=answer.finish_reason)

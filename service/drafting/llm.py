@@ -8,8 +8,10 @@ transport serves production and the respx-mocked tests alike.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -81,11 +83,22 @@ def _kind(exc: Exception) -> str:
     return "unavailable"
 
 
+@lru_cache(maxsize=64)
 def _provider(model: str) -> str:
+    """Cached: litellm resolves the provider by scanning its model lists, per call otherwise."""
     try:
         return litellm.get_llm_provider(model=model)[1] or ""
     except Exception:
         return model.split("/", 1)[0] if "/" in model else ""
+
+
+@lru_cache(maxsize=64)
+def _supports_response_schema(model: str) -> bool:
+    """Cached: a model-map lookup that cannot change while the process runs."""
+    try:
+        return bool(litellm.supports_response_schema(model=model))
+    except Exception:
+        return False
 
 
 def response_format(model: str, json_schema: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -93,11 +106,7 @@ def response_format(model: str, json_schema: dict[str, Any] | None) -> dict[str,
     if json_schema is None:
         return None
     provider = _provider(model)
-    try:
-        supported = litellm.supports_response_schema(model=model)
-    except Exception:
-        supported = False
-    if supported:
+    if _supports_response_schema(model):
         return {"type": "json_schema",
                 "json_schema": {"name": "worksheet", "schema": json_schema, "strict": False}}
     if provider in _OPENAI_COMPATIBLE:
@@ -133,10 +142,39 @@ def _router(primary: str, fallback: str, api_base: str | None, timeout: float, r
 
 
 def _cost(response: Any) -> float:
+    """litellm already priced the response (`_hidden_params["response_cost"]`); pricing it
+    again walks the whole cost map a second time, a fifth of a call's own overhead."""
+    hidden = getattr(response, "_hidden_params", None) or {}
+    stamped = (hidden.get("response_cost") if isinstance(hidden, dict)
+               else getattr(hidden, "response_cost", None))
+    if isinstance(stamped, int | float):
+        return float(stamped)
+    if isinstance(hidden, dict) and "response_cost" in hidden:
+        return 0.0  # litellm tried and has no price for this model: asking again finds none
     try:
         return float(litellm.completion_cost(completion_response=response) or 0.0)
     except Exception:
         return 0.0
+
+
+@contextlib.contextmanager
+def _no_success_logging() -> Iterator[None]:
+    """Skip litellm's success logging for this call: with no callbacks it only re-prices the
+    response (a second walk of the cost map) on the event loop and again on a logging
+    thread, a third of litellm's own CPU per call. litellm marks its nested calls the same
+    way (`litellm._internal_context.is_internal_call`); the price stamped on the response,
+    retries and error mapping are unaffected. If a litellm release drops the flag, calls
+    simply take the slower path."""
+    try:
+        from litellm._internal_context import is_internal_call
+    except ImportError:
+        yield
+        return
+    token = is_internal_call.set(True)
+    try:
+        yield
+    finally:
+        is_internal_call.reset(token)
 
 
 def _with_cache_marks(messages: list[dict[str, Any]], settings: Settings) -> list[dict[str, Any]]:
@@ -163,10 +201,11 @@ async def complete(messages: list[dict[str, Any]], *, settings: Settings,
                              settings.llm_api_base, settings.llm_timeout_seconds,
                              settings.llm_max_retries, key)
             response = await router.acompletion(model="primary", messages=messages)
-        else:
-            response = await litellm.acompletion(
-                messages=messages, num_retries=settings.llm_max_retries,
-                **_params(settings.llm_model, settings, json_schema))
+        else:  # the Router keeps its failure hooks (they drive its cool-downs)
+            with _no_success_logging():
+                response = await litellm.acompletion(
+                    messages=messages, num_retries=settings.llm_max_retries,
+                    **_params(settings.llm_model, settings, json_schema))
     except Exception as exc:
         status = getattr(exc, "status_code", None)
         raise LLMError(_kind(exc), f"{type(exc).__name__} status={status}") from None

@@ -6,8 +6,6 @@ typographic punctuation is mapped to its plain form and anything else becomes "?
 
 from __future__ import annotations
 
-from fpdf import FPDF
-
 from service.history import ResourceView
 
 _PLAIN = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
@@ -23,6 +21,8 @@ def _latin(text: object) -> str:
 
 def resource_pdf(view: ResourceView, *, homework_word: str = "practice") -> bytes:
     """The worksheet in the same order and words as the client's page."""
+    from fpdf import FPDF  # a second of import (fontTools): paid on the first PDF, not at start-up
+
     ws = view.worksheet
     pdf = FPDF(format="A4")
     pdf.set_title(_latin(ws.get("title") or homework_word.capitalize()))
