@@ -3,8 +3,9 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 
-.PHONY: run test install eval bench bench-quick lint audit-deps
+.PHONY: run test install eval bench bench-quick lint audit-deps screenshots
 
 $(STAMP): requirements-dev.lock requirements-bootstrap.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -16,12 +17,18 @@ $(STAMP): requirements-dev.lock requirements-bootstrap.lock pyproject.toml
 
 install: $(STAMP)
 
+# axe-core for the browser tests, exactly as package-lock.json pins it. Without npm the
+# browser tests skip locally; on CI (.ci/run) they fail instead.
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the browser tests will skip"; fi
+
 run: $(STAMP)
 	$(BIN)/homework migrate
 	$(BIN)/homework demo
 	$(BIN)/homework serve --host 127.0.0.1 --port 8000
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -41,3 +48,7 @@ lint: $(STAMP)
 
 audit-deps: $(STAMP)
 	bash .ci/audit-deps
+
+# Re-draw docs/screenshots/*.png from the browser test of the whole loop (Debian's Chromium).
+screenshots: $(STAMP) $(NODE_STAMP)
+	HOMEWORK_SCREENSHOTS=1 $(BIN)/pytest -m browser tests/browser/test_loop.py
