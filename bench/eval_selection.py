@@ -7,6 +7,7 @@ own. With paths: those sets.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import statistics
 import sys
@@ -14,7 +15,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from service.catalog import get_template
+from service.clock import today
+from service.drafting.offline import draft_offline
 from service.selection import rank_templates
+from service.validation import validate_worksheet
+from service.worksheet import Preferences
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "eval" / "selection_dev.jsonl"
 HOLDOUT = Path(__file__).resolve().parent / "selection_holdout.jsonl"
@@ -56,12 +62,30 @@ def evaluate(path: Path) -> Result:
     return Result(path.name, n, top1 / n, top3 / n, statistics.median(times), p95, misses)
 
 
+def offline_errors(request: str) -> list[str]:
+    """The error codes of the offline draft of a request on its top-ranked template: the
+    loop works with no LLM only if every request yields a draft a clinician can approve."""
+    template = get_template(rank_templates(request)[0].template_id)
+    review = today() + dt.timedelta(days=7)
+    worksheet = draft_offline(request_text=request, template=template,
+                              preferences=Preferences(), review_date=review)
+    return [f.code for f in validate_worksheet(worksheet, today=today(), request_text=request)
+            if f.severity == "error"]
+
+
 def main(paths: list[Path] | None = None) -> None:
     for path in paths or [DEFAULT, HOLDOUT]:
         result = evaluate(path)
         print(result.line())
         if result.misses:
             print("\n".join(result.misses))
+        lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        failing = [(line["id"], codes) for line in lines
+                   if (codes := offline_errors(line["request"]))]
+        print(f"offline drafter on {path.name}: {len(lines) - len(failing)}/{len(lines)} "
+              "drafts with no error finding")
+        for line_id, codes in failing:
+            print(f"  {line_id}: {codes}")
 
 
 if __name__ == "__main__":

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import pytest
 
 from service.catalog import get_catalog, get_template
+from service.config import ROOT
 from service.drafting.offline import derive_goal, draft_offline
 from service.selection import rank_templates
 from service.validation import validate_worksheet
@@ -153,3 +155,14 @@ def test_every_template_drafts_without_errors() -> None:
         errors = [f.code for f in findings if f.severity == "error"]
         assert not errors, (template.id, errors)
         assert template.name.lower() not in client_text(ws).lower(), template.id
+
+
+HOLDOUT = [json.loads(line) for line in
+           (ROOT / "bench" / "selection_holdout.jsonl").read_text().splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("line", HOLDOUT, ids=[line["id"] for line in HOLDOUT])
+def test_every_held_out_request_drafts_offline_without_errors(line: dict[str, str]) -> None:
+    """The whole loop must work with no LLM: each request, on the template it selects."""
+    _, findings = draft(line["request"])
+    assert only_clinician_findings(findings), [(f.code, f.message) for f in findings]
