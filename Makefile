@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test install eval bench bench-quick lint audit-deps screenshots
+.PHONY: run test install eval bench bench-quick lint audit-deps screenshots spec-sync
 
 $(STAMP): requirements-dev.lock requirements-bootstrap.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -52,3 +52,7 @@ audit-deps: $(STAMP)
 # Re-draw docs/screenshots/*.png from the browser test of the whole loop (Debian's Chromium).
 screenshots: $(STAMP) $(NODE_STAMP)
 	HOMEWORK_SCREENSHOTS=1 $(BIN)/pytest -m browser tests/browser/test_loop.py
+
+# The shared spec's catalog and dev sets, copied into tests/data/ so a clone tests alone.
+spec-sync:
+	cp ../shared/spec/catalog.md ../shared/eval/selection_dev.jsonl ../shared/eval/validator_dev.jsonl tests/data/

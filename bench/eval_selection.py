@@ -1,8 +1,8 @@
 """`make eval`: top-1 / top-3 accuracy and selection time on the selection sets.
 
-With no argument: the shared dev set, then the project's own held-out-style set
-(bench/selection_holdout.jsonl, written before the ranker was tuned), each reported on its
-own. With paths: those sets.
+With no argument: the shared dev set (copied to tests/data/), then the project's own
+held-out-style set (bench/selection_holdout.jsonl, written before the ranker was tuned),
+each reported on its own. With paths: those sets.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from service.selection import rank_templates
 from service.validation import validate_worksheet
 from service.worksheet import Preferences
 
-DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "eval" / "selection_dev.jsonl"
+DEFAULT = Path(__file__).resolve().parent.parent / "tests" / "data" / "selection_dev.jsonl"
 HOLDOUT = Path(__file__).resolve().parent / "selection_holdout.jsonl"
 
 

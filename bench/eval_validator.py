@@ -13,7 +13,7 @@ from pathlib import Path
 from service.validation import validate_worksheet
 from service.worksheet import Worksheet
 
-DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "eval" / "validator_dev.jsonl"
+DEFAULT = Path(__file__).resolve().parent.parent / "tests" / "data" / "validator_dev.jsonl"
 
 
 def main(path: Path = DEFAULT) -> None:

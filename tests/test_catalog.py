@@ -18,7 +18,7 @@ from service.worksheet import Obstacle, Worksheet
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES_DIR = ROOT / "evidence_templates"
 UI_TEMPLATES = ROOT / "review_ui" / "templates"
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "catalog.md"
+SPEC = ROOT / "tests" / "data" / "catalog.md"  # a copy of ../shared/spec (make spec-sync)
 
 _ROW = re.compile(r"^\|\s*`([a-z][a-z0-9_]*)`\s*\|(.*)\|\s*$", re.MULTILINE)
 BANNED_IN_STEPS = re.compile(r"\b(homework|must|fail\w*|lazy)\b", re.IGNORECASE)

@@ -31,7 +31,6 @@ def test_holdout_thresholds() -> None:
     assert result.top3 >= 0.95, result.misses
 
 
-@pytest.mark.skipif(not DEFAULT.exists(), reason="shared dev set not present")
 def test_dev_set_stays_at_full_top1() -> None:
     result = evaluate(DEFAULT)
     assert result.top1 == 1.0, result.misses

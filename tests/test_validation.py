@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 
 import pytest
 
@@ -201,3 +203,22 @@ def test_exposure_far_above_stated_distress() -> None:
               rationale="Facing the bus step by step shows you that the fear comes down.",
               task="Start with the hardest step: ride the bus at rush hour (distress 90).")
     assert "exposure_step_too_high" in codes(ws, "Current distress on buses is about 35/100.")
+
+
+VALIDATOR_DEV = [json.loads(line) for line in
+                 (Path(__file__).parent / "data" / "validator_dev.jsonl").read_text().splitlines()
+                 if line.strip()]
+
+
+@pytest.mark.parametrize("line", VALIDATOR_DEV, ids=[line["id"] for line in VALIDATOR_DEV])
+def test_validator_dev_set(line: dict) -> None:  # type: ignore[type-arg]
+    """Each dev worksheet raises the codes it expects and none of the errors it forbids."""
+    findings = validate_worksheet(Worksheet.model_validate(line["worksheet"]),
+                                  today=dt.date.fromisoformat(line["today"]),
+                                  request_text=line.get("request", ""))
+    codes = {f.code for f in findings}
+    errors = {f.code for f in findings if f.severity == "error"}
+    assert set(line["expect_codes"]) <= codes, codes
+    assert not errors & set(line.get("forbid_codes", [])), errors
+    if not line["expect_codes"]:
+        assert not errors, errors
