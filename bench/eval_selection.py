@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from service.catalog import get_template
 from service.clock import today
@@ -41,9 +42,13 @@ class Result:
                 f"top-3 {self.top3:.1%}  median {self.median_ms:.2f} ms  p95 {self.p95_ms:.2f} ms")
 
 
+def load(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 def evaluate(path: Path) -> Result:
     """Score every line (`request`, `gold`, `acceptable`) of a selection set."""
-    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = load(path)
     rank_templates("warm up")
     top1 = top3 = 0
     times: list[float] = []
@@ -79,7 +84,7 @@ def main(paths: list[Path] | None = None) -> None:
         print(result.line())
         if result.misses:
             print("\n".join(result.misses))
-        lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        lines = load(path)
         failing = [(line["id"], codes) for line in lines
                    if (codes := offline_errors(line["request"]))]
         print(f"offline drafter on {path.name}: {len(lines) - len(failing)}/{len(lines)} "

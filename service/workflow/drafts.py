@@ -57,7 +57,7 @@ def findings_for(worksheet: Worksheet, request_text: str) -> list[Finding]:
     return validate_worksheet(worksheet, today=today(), request_text=request_text)
 
 
-def _add_revision(session: Session, draft: Draft, worksheet: Worksheet, author: str,
+def add_revision(session: Session, draft: Draft, worksheet: Worksheet, author: str,
                   findings: list[Finding] | None = None) -> DraftRevision:
     found = findings if findings is not None else findings_for(worksheet, draft.request_text)
     draft.current_revision += 1
@@ -136,7 +136,7 @@ def store_outcome(session: Session, draft: Draft, outcome: DraftOutcome) -> None
     if outcome.worksheet is None:
         move(draft, DraftStatus.DRAFTING_FAILED)
     else:
-        revision = _add_revision(session, draft, outcome.worksheet, f"ai:{outcome.drafter}",
+        revision = add_revision(session, draft, outcome.worksheet, f"ai:{outcome.drafter}",
                                  outcome.findings or None)
         emit(session, draft.organisation_id, "draft.ready",  # a clinician's edit is not news
              {"draft_id": draft.id, "client_id": draft.client_id, "revision": revision.number})
@@ -200,7 +200,7 @@ def edit_draft(session: Session, principal: Principal, draft_id: int, *,
         raise Conflict(f"revision {base_revision} is stale; the current one is "
                        f"{draft.current_revision}")
     worksheet = worksheet.model_copy(update={"template_id": worksheet.template_id})
-    revision = _add_revision(session, draft, worksheet, principal.actor)
+    revision = add_revision(session, draft, worksheet, principal.actor)
     audit.record(session, principal, "draft.edited", "draft", draft.id, client_id=draft.client_id)
     return revision
 

@@ -161,7 +161,7 @@ def _new_draft(session: Session, principal: Principal, resource: Resource, kind:
     # revision, all in this transaction, so no worker ever sees it as requested.
     move(draft, DraftStatus.DRAFTING)
     findings = drafts.findings_for(worksheet, draft.request_text)
-    drafts._add_revision(session, draft, worksheet, principal.actor, findings)
+    drafts.add_revision(session, draft, worksheet, principal.actor, findings)
     audit.record(session, principal, "resource.followed_up", "resource", resource.id,
                  client_id=resource.client_id)
     return draft
