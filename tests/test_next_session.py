@@ -157,6 +157,56 @@ def test_make_it_smaller_uses_the_minimum_viable_dose(client, tenant, signed_in)
     assert f'#item-{resource["id"]}">item {resource["id"]}</a>' in page  # "Follows item …"
 
 
+def _dose_item(http, tenant, *, minutes: float, frequency: str):  # type: ignore[no-untyped-def]
+    """An approved item that already is its template's minimum viable dose."""
+    _, resource = _item(http, tenant)
+    dose = get_template(resource["worksheet"]["template_id"]).minimum_viable_dose
+    return _item(http, tenant, task=dose.task, done_criteria=dose.done_criteria,
+                 duration_minutes=minutes, frequency=frequency)
+
+
+def test_smaller_at_the_minimum_dose_halves_the_time_and_drops_days(client, tenant, signed_in):
+    c, resource = _dose_item(client, tenant, minutes=10, frequency="every day")
+    draft = _draft_api(client, tenant, _follow_up(client, signed_in, c, resource, kind="smaller"))
+    new = draft["revision"]["worksheet"]
+    assert new["task"] == resource["worksheet"]["task"]
+    assert new["duration_minutes"] == 5
+    assert days_per_week(new["frequency"]) == 5
+
+
+def test_smaller_than_one_minute_once_a_week_is_refused(client, tenant, signed_in):
+    c, resource = _dose_item(client, tenant, minutes=1, frequency="once a week")
+    response = _follow_up(client, signed_in, c, resource, kind="smaller")
+    assert response.status_code == 422 and "change its form or its cue" in response.text
+
+
+def test_approving_a_follow_up_replaces_the_item_it_follows(client, tenant, signed_in):
+    c, resource = _item(client, tenant)
+    _log(client, tenant, resource, "skipped", days_ago=1, note="no time")
+    smaller = _draft_api(client, tenant, _follow_up(client, signed_in, c, resource,
+                                                    kind="smaller"))
+    kept = _draft_api(client, tenant, _follow_up(client, signed_in, c, resource, kind="keep"))
+    still = client.get(f"/api/v1/resources/{resource['id']}", headers=tenant.clinician).json()
+    assert still["status"] == "active", "a follow-up draft changes nothing until approved"
+    approved = []
+    for draft in (smaller, kept):
+        response = client.post(f"/api/v1/drafts/{draft['id']}/approve", headers=tenant.clinician,
+                               json={"revision": draft["current_revision"]})
+        assert response.status_code == 201, response.text
+        approved.append(response.json())
+    old = client.get(f"/api/v1/resources/{resource['id']}", headers=tenant.clinician).json()
+    assert old["status"] == "retired"
+    assert [ci["note"] for ci in old["check_ins"]] == ["no time"], "its log is kept"
+    assert _actions(tenant).count("resource.replaced") == 1
+    listed = client.get(f"/api/v1/clients/{c['id']}/resources", headers=tenant.integration)
+    statuses = {r["id"]: r["status"] for r in listed.json()["items"]}
+    assert statuses == {resource["id"]: "retired", approved[0]["id"]: "active",
+                        approved[1]["id"]: "active"}
+    closed = client.post(f"/api/v1/resources/{resource['id']}/check-ins",
+                         headers=tenant.integration, json={"outcome": "done"})
+    assert closed.status_code == 409
+
+
 def test_change_its_form_switches_modality_and_tracking(client, tenant, signed_in):
     c, resource = _item(client, tenant, modality="paper")
     draft = _draft_api(client, tenant, _follow_up(client, signed_in, c, resource, kind="form",

@@ -75,8 +75,25 @@ def _record_approval(session: Session, principal: Principal, draft: Draft,
                  client_id=draft.client_id)
     audit.record(session, principal, "resource.created", "resource", resource.id,
                  client_id=draft.client_id)
+    if draft.follows_resource_id is not None:
+        _replace(session, principal, draft.follows_resource_id, resource)
     emit(session, draft.organisation_id, "draft.approved",
          {"draft_id": draft.id, "client_id": draft.client_id, "revision": revision.number,
           "resource_id": resource.id})
     return resource
 
+
+
+def _replace(session: Session, principal: Principal, old_id: int, new: Resource) -> None:
+    """The approved follow-up takes the old item's place, so the client is never asked to
+    keep up both. Guarded: an item already retired (or replaced by a sibling follow-up) stays
+    as it is, and the check-ins it had are kept with it."""
+    retired = session.execute(
+        update(Resource)
+        .where(Resource.id == old_id, Resource.client_id == new.client_id,
+               Resource.status == "active")
+        .values(status="retired")
+    ).rowcount
+    if retired:
+        audit.record(session, principal, "resource.replaced", "resource", old_id,
+                     client_id=new.client_id)

@@ -61,23 +61,31 @@ def _approved_draft(session: Session, resource: Resource) -> Draft:
                            .where(Approval.id == resource.approval_id)).one()
 
 
-def _fewer_days(frequency: str, dose_frequency: str) -> str:
-    """The minimum dose's frequency if it asks no more days, else two days a week fewer."""
+def _fewer_days(frequency: str, dose_frequency: str, *, at_dose: bool) -> str:
+    """The minimum dose's frequency if it asks no more days; once the task is the dose, or
+    when the dose asks more, two days a week fewer (never below once a week)."""
     before = days_per_week(frequency)
-    if days_per_week(dose_frequency) <= before:
+    if not at_dose and days_per_week(dose_frequency) <= before:
         return dose_frequency
     fewer = max(1, before - 2)
     return "once a week" if fewer == 1 else f"{fewer} days a week"
 
 
 def smaller(worksheet: Worksheet, template: Template) -> Worksheet:
-    """The template's minimum viable dose, never longer or more often than before."""
+    """The template's minimum viable dose; once the task is the dose, the same task for half
+    the time on fewer days. Never longer or more often than before."""
     dose = template.minimum_viable_dose
     before = worksheet.duration_minutes or template.default_practice.duration_minutes
-    minutes = dose.duration_minutes if dose.duration_minutes < before else max(1, round(before / 2))
+    at_dose = worksheet.task == dose.task
+    if at_dose and before <= 1 and days_per_week(worksheet.frequency) <= 1:
+        raise Invalid("this task is already one minute once a week; change its form or its cue "
+                      "instead", field="kind")
+    shorter = dose.duration_minutes < before and not at_dose
+    minutes = dose.duration_minutes if shorter else max(1, before // 2)
     return worksheet.model_copy(update={
         "task": dose.task, "duration_minutes": minutes, "done_criteria": dose.done_criteria,
-        "frequency": _fewer_days(worksheet.frequency, dose.frequency), "confidence": None})
+        "frequency": _fewer_days(worksheet.frequency, dose.frequency, at_dose=at_dose),
+        "confidence": None})
 
 
 def other_form(worksheet: Worksheet, template: Template, modality: Modality) -> Worksheet:
