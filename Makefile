@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test install eval bench bench-quick lint audit-deps screenshots spec-sync
+.PHONY: run test install eval bench bench-quick lint audit-deps screenshots spec-sync lock
 
 $(STAMP): requirements-dev.lock requirements-bootstrap.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -45,6 +45,12 @@ bench-quick: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy service
+
+# Re-resolve the hash-pinned locks after editing requirements*.in; versions already locked
+# stay where they are unless an .in file moves them.
+lock: $(STAMP)
+	$(BIN)/uv pip compile requirements.in --generate-hashes --no-header --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile requirements.in requirements-dev.in --generate-hashes --no-header --python-version 3.11 -o requirements-dev.lock
 
 audit-deps: $(STAMP)
 	bash .ci/audit-deps

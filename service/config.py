@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     llm_api_base: str | None = None
     llm_timeout_seconds: float = 60.0
     llm_max_retries: int = 2
+    # first wait before a retry on 429/5xx; it doubles per attempt, with jitter, up to 30 s
+    llm_backoff_seconds: float = Field(default=1.0, ge=0)
     llm_repair_rounds: int = 2
     llm_allowed_models: list[str] | None = None
     secret_key: str = "dev-insecure-change-me"

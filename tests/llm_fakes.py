@@ -86,7 +86,8 @@ def pipeline_llm(app: Any, **overrides: Any) -> Iterator[respx.MockRouter]:
     from service.config import Settings, get_settings
 
     values: dict[str, Any] = {"llm_model": "openai/test-model", "llm_api_base": LLM_BASE,
-                              "llm_max_retries": 0, "llm_timeout_seconds": 5,
+                              "llm_max_retries": 0, "llm_backoff_seconds": 0,
+                              "llm_timeout_seconds": 5,
                               "llm_repair_rounds": 1, **overrides}
     cfg = Settings(**values)
     app.dependency_overrides[get_settings] = lambda: cfg

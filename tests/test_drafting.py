@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -46,7 +47,8 @@ def mock() -> Iterator[respx.MockRouter]:
 
 def settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {"llm_model": "openai/test-model", "llm_api_base": BASE,
-                              "llm_max_retries": 0, "llm_timeout_seconds": 5,
+                              "llm_max_retries": 0, "llm_backoff_seconds": 0,
+                              "llm_timeout_seconds": 5,
                               "llm_repair_rounds": 2}
     values.update(overrides)
     return Settings(**values)
@@ -121,6 +123,101 @@ def test_known_model_has_a_cost(mock: respx.MockRouter) -> None:
     assert outcome.error is None and outcome.cost_usd > 0
 
 
+# --- every case on both wire formats: OpenAI-compatible and Anthropic -------------------
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    url: str
+    model: str
+    api_base: str | None
+    answer: Callable[[str], httpx.Response]
+    failure: Callable[[int, str], httpx.Response]
+
+    def settings(self, **overrides: Any) -> Settings:
+        return settings(llm_model=self.model, llm_api_base=self.api_base, **overrides)
+
+
+def _openai_failure(status: int, message: str) -> httpx.Response:
+    return httpx.Response(status, json={"error": {"message": message, "type": "server_error"}},
+                          headers={"retry-after": "0"})
+
+
+def _anthropic_failure(status: int, message: str) -> httpx.Response:
+    kind = "rate_limit_error" if status == 429 else "api_error"
+    return httpx.Response(status, json={"type": "error",
+                                        "error": {"type": kind, "message": message}},
+                          headers={"retry-after": "0"})
+
+
+PROVIDERS = [
+    Provider("openai-compatible", OPENAI_URL, "openai/test-model", BASE, ok, _openai_failure),
+    Provider("anthropic", ANTHROPIC_URL, "anthropic/claude-3-5-haiku-20241022", None,
+             lambda text: httpx.Response(200, json=anthropic_body(text)), _anthropic_failure),
+]
+
+
+@pytest.fixture(params=PROVIDERS, ids=[p.name for p in PROVIDERS])
+def provider(request: pytest.FixtureRequest) -> Provider:
+    return request.param
+
+
+def test_good_answer_on_each_provider(mock: respx.MockRouter, provider: Provider) -> None:
+    route = mock.post(provider.url).mock(return_value=provider.answer(good()))
+    outcome = draft(provider.settings())
+    assert outcome.error is None and outcome.worksheet is not None and not error_codes(outcome)
+    assert route.call_count == 1 and outcome.llm_calls == 1
+    assert outcome.prompt_tokens == 1200 and outcome.completion_tokens == 300
+
+
+def test_repairable_answer_on_each_provider(mock: respx.MockRouter, provider: Provider) -> None:
+    wrong = good(when="whenever")
+    route = mock.post(provider.url).mock(
+        side_effect=[provider.answer(wrong), provider.answer(good())])
+    outcome = draft(provider.settings())
+    assert outcome.error is None and not error_codes(outcome) and outcome.llm_calls == 2
+    assert "missing_when" in json.dumps(bodies(route)[1]["messages"][-1])
+
+
+def test_garbage_then_good_on_each_provider(mock: respx.MockRouter, provider: Provider) -> None:
+    mock.post(provider.url).mock(
+        side_effect=[provider.answer("{not json"), provider.answer(good())])
+    outcome = draft(provider.settings())
+    assert outcome.error is None and outcome.worksheet is not None and outcome.llm_calls == 2
+
+
+def test_garbage_twice_is_kept_with_a_clear_error_on_each_provider(
+        mock: respx.MockRouter, provider: Provider) -> None:
+    mock.post(provider.url).mock(return_value=provider.answer("no JSON at all"))
+    outcome = draft(provider.settings())
+    assert outcome.worksheet is None
+    assert outcome.error is not None and outcome.error.startswith("llm_output_no_json")
+
+
+def test_429_then_success_on_each_provider(mock: respx.MockRouter, provider: Provider) -> None:
+    route = mock.post(provider.url).mock(
+        side_effect=[provider.failure(429, "slow down"), provider.answer(good())])
+    outcome = draft(provider.settings(llm_max_retries=1))
+    assert outcome.error is None and outcome.worksheet is not None
+    assert route.call_count == 2 and outcome.llm_calls == 1
+
+
+def test_timeout_on_each_provider(mock: respx.MockRouter, provider: Provider) -> None:
+    mock.post(provider.url).mock(side_effect=httpx.ReadTimeout("slow"))
+    outcome = draft(provider.settings())
+    assert outcome.error == "llm_timeout" and outcome.worksheet is None
+    assert outcome.llm_calls == 0
+
+
+def test_500_is_retried_then_surfaced_on_each_provider(mock: respx.MockRouter,
+                                                       provider: Provider) -> None:
+    route = mock.post(provider.url).mock(return_value=provider.failure(500, "boom"))
+    outcome = draft(provider.settings(llm_max_retries=1))
+    assert outcome.error == "llm_server_error" and outcome.worksheet is None
+    assert route.call_count == 2  # retried once
+
+
 # --- the repair loop --------------------------------------------------------------------
 
 
@@ -154,12 +251,6 @@ def test_garbage_is_kept_with_a_clear_error(mock: respx.MockRouter) -> None:
     assert outcome.error is not None and outcome.error.startswith("llm_output_no_json")
     assert route.call_count == 2  # a parse failure gets one repair attempt
     assert "could not be read as a worksheet" in bodies(route)[1]["messages"][-1]["content"]
-
-
-def test_garbage_then_good(mock: respx.MockRouter) -> None:
-    mock.post(OPENAI_URL).mock(side_effect=[ok("{not json"), ok(good())])
-    outcome = draft(settings())
-    assert outcome.error is None and outcome.worksheet is not None and outcome.llm_calls == 2
 
 
 def test_parse_failure_after_a_worksheet_keeps_the_worksheet(mock: respx.MockRouter) -> None:
@@ -214,36 +305,11 @@ def test_code_fences_and_prose_are_parsed(mock: respx.MockRouter) -> None:
 # --- provider trouble: typed errors, never an exception ---------------------------------
 
 
-def test_429_then_success(mock: respx.MockRouter) -> None:
-    route = mock.post(OPENAI_URL).mock(side_effect=[
-        httpx.Response(429, json={"error": {"message": "slow down", "type": "rate_limit"}},
-                       headers={"retry-after": "0"}),
-        ok(good())])
-    outcome = draft(settings(llm_max_retries=1))
-    assert outcome.error is None and outcome.worksheet is not None
-    assert route.call_count == 2 and outcome.llm_calls == 1
-
-
 def test_429_persisting_is_rate_limited(mock: respx.MockRouter) -> None:
     mock.post(OPENAI_URL).mock(return_value=httpx.Response(
         429, json={"error": {"message": "slow down"}}, headers={"retry-after": "0"}))
     outcome = draft(settings())
     assert outcome.error == "llm_rate_limited" and outcome.worksheet is None
-
-
-def test_timeout(mock: respx.MockRouter) -> None:
-    mock.post(OPENAI_URL).mock(side_effect=httpx.ReadTimeout("slow"))
-    outcome = draft(settings())
-    assert outcome.error == "llm_timeout" and outcome.worksheet is None
-    assert outcome.llm_calls == 0
-
-
-def test_server_error(mock: respx.MockRouter) -> None:
-    route = mock.post(OPENAI_URL).mock(
-        return_value=httpx.Response(500, json={"error": {"message": "boom"}}))
-    outcome = draft(settings(llm_max_retries=1))
-    assert outcome.error == "llm_server_error" and outcome.worksheet is None
-    assert route.call_count == 2  # retried once
 
 
 def test_fallback_model_takes_over(mock: respx.MockRouter) -> None:

@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from service.catalog import Template
 from service.config import Settings
+from service.drafting.offline import draft_offline
 from service.drafting.parse import ParseError, parse_worksheet
 from service.drafting.redaction import Redactor
 from service.validation import validate_worksheet
@@ -117,17 +118,9 @@ def repair_prompt(prompts_dir: str, *, findings: list[Finding] | None = None,
 
 def _offline(request_text: str, template: Template, preferences: Preferences,
              review_date: dt.date, today: dt.date, instruction: str | None) -> DraftOutcome:
-    from service.drafting.offline import draft_offline
-
-    kwargs: dict[str, Any] = {"request_text": request_text, "template": template,
-                              "preferences": preferences, "review_date": review_date}
-    if instruction:
-        kwargs["instruction"] = instruction
-    try:
-        worksheet = draft_offline(**kwargs)
-    except TypeError:  # an offline drafter that takes no instruction
-        kwargs.pop("instruction", None)
-        worksheet = draft_offline(**kwargs)
+    worksheet = draft_offline(request_text=request_text, template=template,
+                              preferences=preferences, review_date=review_date,
+                              instruction=instruction)
     findings = validate_worksheet(worksheet, today=today, request_text=request_text)
     return DraftOutcome(worksheet, findings, "offline")
 

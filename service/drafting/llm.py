@@ -20,6 +20,7 @@ os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 os.environ["DISABLE_AIOHTTP_TRANSPORT"] = "True"
 
 import litellm
+import tenacity
 
 from service.config import Settings
 
@@ -188,6 +189,28 @@ def _with_cache_marks(messages: list[dict[str, Any]], settings: Settings) -> lis
             for m in messages]
 
 
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, Exception) and _kind(exc) in ("rate_limited", "server_error")
+
+
+async def _with_retries(messages: list[dict[str, Any]], settings: Settings,
+                        json_schema: dict[str, Any] | None) -> Any:
+    """Retries on 429/5xx with jittered exponential backoff, the same for every provider.
+    litellm's own retries differ by provider (the OpenAI SDK retries, Anthropic's handler
+    does not), so they are off and tenacity does it. A timeout is not retried here: the
+    draft stays retryable, and a second wait of the full timeout helps no one."""
+    retrying = tenacity.AsyncRetrying(
+        stop=tenacity.stop_after_attempt(settings.llm_max_retries + 1),
+        wait=tenacity.wait_random_exponential(multiplier=settings.llm_backoff_seconds, max=30),
+        retry=tenacity.retry_if_exception(_retryable), reraise=True)
+    async for attempt in retrying:
+        with attempt, _no_success_logging():
+            return await litellm.acompletion(
+                messages=messages, num_retries=0, max_retries=0,
+                **_params(settings.llm_model or "", settings, json_schema))
+    raise AssertionError("unreachable: tenacity re-raises the last failure")
+
+
 async def complete(messages: list[dict[str, Any]], *, settings: Settings,
                    json_schema: dict[str, Any] | None = None) -> Completion:
     """One chat call: retries with backoff on 429/5xx, then the fallback model if one is set."""
@@ -201,11 +224,8 @@ async def complete(messages: list[dict[str, Any]], *, settings: Settings,
                              settings.llm_api_base, settings.llm_timeout_seconds,
                              settings.llm_max_retries, key)
             response = await router.acompletion(model="primary", messages=messages)
-        else:  # the Router keeps its failure hooks (they drive its cool-downs)
-            with _no_success_logging():
-                response = await litellm.acompletion(
-                    messages=messages, num_retries=settings.llm_max_retries,
-                    **_params(settings.llm_model, settings, json_schema))
+        else:
+            response = await _with_retries(messages, settings, json_schema)
     except Exception as exc:
         status = getattr(exc, "status_code", None)
         raise LLMError(_kind(exc), f"{type(exc).__name__} status={status}") from None
