@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Modality = Literal["paper", "app", "voice_note", "conversation", "calendar"]
+MODALITIES: tuple[Modality, ...] = get_args(Modality)
 Severity = Literal["error", "warning"]
 
 CLIENT_TEXT_FIELDS = (

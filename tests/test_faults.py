@@ -11,8 +11,6 @@ their worst interleaving (both read before either writes) by a hook on the draft
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -37,23 +35,6 @@ from tests.test_workflow import _fix_errors
 
 ON_POSTGRES = get_engine().dialect.name == "postgresql"
 HANG_GUARD_SECONDS = 30  # only ever reached if an interleaving can never happen (a bug)
-
-
-@pytest.fixture(autouse=True)
-def _postgres_marker(request: pytest.FixtureRequest) -> None:
-    """`postgres` tests run on PostgreSQL; elsewhere they skip, except in CI with no
-    PostgreSQL server at all, where a skip would hide that they never run: that fails."""
-    if request.node.get_closest_marker("postgres") is None or ON_POSTGRES:
-        return
-    if os.environ.get("CI") == "true" and not _postgres_listening():
-        pytest.fail("CI has no PostgreSQL: the `postgres` tests would never run")
-    pytest.skip("PostgreSQL only; runs when HOMEWORK_TEST_DATABASE_URL is PostgreSQL")
-
-
-def _postgres_listening() -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", 5432), 2):
-        return True
-    return False
 
 
 # --- helpers: a second connection, killing the request's, refusing new ones -------------

@@ -206,6 +206,59 @@ def test_switching_template_redrafts_with_one_click(client, tenant, signed_in):
     assert after["template_id"] == other
 
 
+def _ask(client, csrf: str, draft, **data: str):  # type: ignore[no-untyped-def]
+    return client.post(f"/drafts/{draft['id']}/change", data={"csrf_token": csrf, **data})
+
+
+def _current(client, tenant, draft):  # type: ignore[no-untyped-def]
+    return client.get(f"/api/v1/drafts/{draft['id']}", headers=tenant.clinician).json()
+
+
+def test_asking_for_a_change_makes_a_new_revision_each_time(client, tenant, signed_in):
+    draft = _draft(client, tenant)
+    page = client.get(f"/drafts/{draft['id']}").text
+    assert "Ask the drafter for a change" in page
+    assert f'action="/drafts/{draft["id"]}/change"' in page
+    first = draft["revision"]["worksheet"]
+    assert _ask(client, signed_in, draft, kind="smaller").status_code == 200
+    smaller = _current(client, tenant, draft)
+    assert smaller["current_revision"] == draft["current_revision"] + 1
+    assert smaller["instruction"] == "make it smaller"
+    assert smaller["revision"]["worksheet"]["duration_minutes"] < first["duration_minutes"]
+    assert _ask(client, signed_in, draft, kind="form", modality="voice_note").status_code == 200
+    voice = _current(client, tenant, draft)
+    assert voice["current_revision"] == smaller["current_revision"] + 1
+    assert voice["revision"]["worksheet"]["modality"] == "voice_note"
+    cue = "right after her morning coffee on the porch"
+    assert _ask(client, signed_in, draft, kind="cue", cue=cue).status_code == 200
+    cued = _current(client, tenant, draft)
+    assert cued["current_revision"] == voice["current_revision"] + 1
+    assert cue in cued["revision"]["worksheet"]["when"].lower()
+    assert cued["status"] == "in_review", "a change is never an approval"
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"kind": "form", "modality": "telepathy"}, "choose a form"),
+    ({"kind": "cue", "cue": " "}, "name the cue"),
+    ({"kind": "bigger"}, "ask for one of"),
+])
+def test_a_bad_change_is_a_form_error_and_changes_nothing(client, tenant, signed_in, data,
+                                                          message):
+    draft = _draft(client, tenant)
+    response = _ask(client, signed_in, draft, **data)
+    assert response.status_code == 422 and message in response.text
+    assert 'role="alert"' in response.text
+    assert _current(client, tenant, draft)["current_revision"] == draft["current_revision"]
+
+
+def test_another_organisations_draft_cannot_be_changed(client, tenant, other_tenant):
+    draft = _draft(client, tenant)
+    csrf = web_sign_in(client, other_tenant)
+    assert _ask(client, csrf, draft, kind="bigger").status_code == 404
+    assert _ask(client, csrf, draft, kind="smaller").status_code == 404
+    assert _current(client, tenant, draft)["current_revision"] == draft["current_revision"]
+
+
 def test_script_payloads_render_inert_in_every_field(client, tenant, signed_in):
     draft = _draft(client, tenant, request=f"{SCRIPT} low mood {IMAGE}")
     worksheet = draft["revision"]["worksheet"]

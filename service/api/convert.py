@@ -37,7 +37,7 @@ def draft_out(session: Session, draft: Draft) -> DraftOut:
     revision = current_revision(session, draft)
     return DraftOut(
         id=draft.id, client_id=draft.client_id, status=draft.status,  # type: ignore[arg-type]
-        request=draft.request_text, template_id=draft.template_id,
+        request=draft.request_text, template_id=draft.template_id, instruction=draft.instruction,
         candidates=[CandidateOut.model_validate(c) for c in draft.candidates],
         current_revision=draft.current_revision,
         revision=revision_out(revision) if revision else None, error=draft.error,

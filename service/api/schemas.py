@@ -65,6 +65,8 @@ class DraftOut(BaseModel):
     status: Literal["requested", "drafting", "drafting_failed", "in_review", "approved", "rejected"]
     request: str
     template_id: str
+    instruction: str | None = Field(
+        description="The clinician's instruction for the current revision, if any")
     candidates: list[CandidateOut]
     current_revision: int
     revision: RevisionOut | None

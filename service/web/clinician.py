@@ -23,10 +23,9 @@ from service.web.review import AWAITING, draft_page, finding_counts
 from service.web.security import ClinicianDep, CsrfDep
 from service.web.templating import render
 from service.workflow import approval, drafts, queue
-from service.worksheet import Preferences
+from service.worksheet import MODALITIES, Preferences
 
 router = APIRouter(include_in_schema=False, dependencies=[CsrfDep])
-MODALITIES = ("paper", "app", "voice_note", "conversation", "calendar")
 Text = Annotated[str, Form(max_length=8000)]
 
 
@@ -189,6 +188,25 @@ def switch_template(request: Request, draft_id: PathId, session: SessionDep,
     try:
         drafts.request_redraft(session, principal, draft_id, template_id=template_id or None,
                                instruction=instruction or None)
+    except DomainError as exc:
+        session.rollback()
+        return _draft_view(request, session, principal, draft_id, status_code=exc.status,
+                           error=exc.detail)
+    session.commit()
+    start_drafting(background, draft_id, settings)
+    return _see(draft_id)
+
+
+@router.post("/drafts/{draft_id}/change")
+def ask_for_change(request: Request, draft_id: PathId, session: SessionDep,
+                   principal: ClinicianDep, settings: SettingsDep, background: BackgroundTasks,
+                   kind: Annotated[str, Form(max_length=20)] = "",
+                   modality: Annotated[str, Form(max_length=20)] = "",
+                   cue: Annotated[str, Form(max_length=500)] = "") -> Response:
+    """Re-draft "smaller", in another form, or on another cue: a new revision to review."""
+    try:
+        drafts.request_change(session, principal, draft_id, kind=kind, modality=modality,
+                              cue=cue)
     except DomainError as exc:
         session.rollback()
         return _draft_view(request, session, principal, draft_id, status_code=exc.status,

@@ -19,9 +19,9 @@ from service.models import Draft
 from service.web.security import ClinicianDep, CsrfDep
 from service.web.templating import render
 from service.workflow import followups
+from service.worksheet import MODALITIES
 
 router = APIRouter(include_in_schema=False, dependencies=[CsrfDep])
-MODALITIES = ("paper", "app", "voice_note", "conversation", "calendar")
 OUTCOMES = {"done": ("✓", "done"), "partial": ("◐", "partly done"),
             "skipped": ("✗", "skipped")}
 Short = Annotated[str, Form(max_length=500)]

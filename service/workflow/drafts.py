@@ -23,7 +23,7 @@ from service.selection import rank_templates
 from service.validation import validate_worksheet
 from service.webhooks.events import emit
 from service.workflow.states import DraftStatus, move
-from service.worksheet import Finding, Preferences, Worksheet
+from service.worksheet import MODALITIES, Finding, Preferences, Worksheet
 
 
 def create_draft(
@@ -218,6 +218,34 @@ def request_redraft(session: Session, principal: Principal, draft_id: int, *,
     audit.record(session, principal, "draft.redraft_requested", "draft", draft.id,
                  client_id=draft.client_id)
     return draft
+
+
+CHANGES = ("smaller", "form", "cue")
+
+
+def change_instruction(kind: str, *, modality: str = "", cue: str = "") -> str:
+    """The clinician's one-click asks ("smaller", "as a voice note", "on this cue") in the
+    words both drafters read: the LLM as an instruction, the offline drafter by pattern."""
+    if kind == "smaller":
+        return "make it smaller"
+    if kind == "form":
+        if modality not in MODALITIES:
+            raise Invalid("choose a form: " + ", ".join(MODALITIES), field="modality")
+        return f"change the form: {modality.replace('_', ' ')}"
+    if kind == "cue":
+        if len(cue.strip()) < 3:
+            raise Invalid("name the cue, e.g. \"right after brushing your teeth\"", field="cue")
+        return f"tie it to this cue: {cue.strip()[:200]}"
+    raise Invalid("ask for one of: " + ", ".join(CHANGES), field="kind")
+
+
+def request_change(session: Session, principal: Principal, draft_id: int, *, kind: str,
+                   modality: str = "", cue: str = "") -> Draft:
+    """The draft is loaded (and scoped) before the ask is judged: another organisation's
+    draft is "not found" whatever the form says."""
+    _load_for_change(session, principal, draft_id)
+    return request_redraft(session, principal, draft_id,
+                           instruction=change_instruction(kind, modality=modality, cue=cue))
 
 
 def reject_draft(session: Session, principal: Principal, draft_id: int, *, reason: str) -> Draft:

@@ -25,11 +25,10 @@ from service.models import Approval, Draft, Resource
 from service.scope import load
 from service.workflow import drafts
 from service.workflow.states import DraftStatus, move
-from service.worksheet import Modality, Preferences, Worksheet
+from service.worksheet import MODALITIES, Modality, Preferences, Worksheet
 
 REVIEW_AFTER = dt.timedelta(days=7)
 FALLBACK_FORMS: tuple[Modality, ...] = ("voice_note", "paper", "app", "conversation")
-FORMS: tuple[Modality, ...] = (*FALLBACK_FORMS, "calendar")
 
 
 class FollowUp(StrEnum):
@@ -132,8 +131,9 @@ def _parse(kind: str, modality: str | None) -> tuple[FollowUp, Modality | None]:
         choice = FollowUp(kind)
     except ValueError:
         raise Invalid("choose a follow-up: " + ", ".join(LABELS.values()), field="kind") from None
-    if modality is not None and modality not in FORMS:
-        raise Invalid(f"no form {modality!r}; choose one of {', '.join(FORMS)}", field="modality")
+    if modality is not None and modality not in MODALITIES:
+        raise Invalid(f"no form {modality!r}; choose one of {', '.join(MODALITIES)}",
+                      field="modality")
     return choice, modality  # type: ignore[return-value]
 
 
