@@ -36,9 +36,18 @@ class Settings(BaseSettings):
     # delay before retry n (then ±10% jitter); attempts stop after len + 1 tries
     webhook_retry_seconds: list[int] = Field(
         default=[30, 120, 600, 3600, 6 * 3600, 24 * 3600], min_length=1)
+    # Receivers on loopback/private/link-local addresses, and plain http: refused in
+    # production unless set true (a webhook URL must not reach into the service's network)
+    webhook_private_urls: bool | None = None
     templates_dir: Path = ROOT / "evidence_templates"
     prompts_dir: Path = ROOT / "prompts"
     ui_dir: Path = ROOT / "review_ui"
+
+    @property
+    def webhooks_may_reach_private(self) -> bool:
+        if self.webhook_private_urls is not None:
+            return self.webhook_private_urls
+        return self.environment != "production"
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:

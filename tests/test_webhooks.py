@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -223,6 +224,36 @@ def test_the_secret_is_shown_once_and_urls_are_checked(client, tenant, receiver)
     unknown = client.post("/api/v1/webhooks/endpoints", headers=tenant.integration,
                           json={"url": receiver.url, "events": ["client.deleted"]})
     assert unknown.status_code == 422
+
+
+def test_in_production_a_receiver_is_https_on_a_public_address(client, tenant, receiver,
+                                                                monkeypatch):
+    monkeypatch.setattr(get_settings(), "webhook_private_urls", False)  # production's default
+    dns = {"hooks.pms.example": "93.184.215.14"}
+    real = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host in dns:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (dns[host], 443))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    for url, word in ((receiver.url, "https"), ("https://127.0.0.1/h", "non-public"),
+                      ("https://localhost/h", "non-public"), ("https://10.1.2.3/h", "non-public"),
+                      ("https://169.254.169.254/latest/meta-data", "non-public"),
+                      ("https://[::1]/h", "non-public"),
+                      ("https://[::ffff:127.0.0.1]/h", "non-public")):
+        response = client.post("/api/v1/webhooks/endpoints", headers=tenant.integration,
+                               json={"url": url})
+        assert response.status_code == 422, url
+        assert word in response.json()["detail"], url
+    _register(client, tenant, "https://hooks.pms.example/h", events=["draft.approved"])
+    dns["hooks.pms.example"] = "10.0.0.7"  # the name now points inside (DNS rebinding)
+    _approved(client, tenant)
+    assert dispatcher.deliver_due() == 1
+    (row,) = _deliveries(client, tenant)
+    assert row["status"] == "pending" and "non-public address (10.0.0.7)" in row["last_error"]
+    assert receiver.received == []
 
 
 def test_webhooks_are_scoped_to_the_organisation(client, tenant, other_tenant, receiver):

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from service.api.convert import page
-from service.api.deps import PrincipalDep, SessionDep
+from service.api.deps import PrincipalDep, SessionDep, SettingsDep
 from service.api.routes import Cursor, Limit, _cursor
 from service.api.schemas import Page, PathId
 from service.api.webhook_schemas import (
@@ -33,9 +33,10 @@ def _delivery_out(row: WebhookDelivery) -> WebhookDeliveryOut:
 
 
 @router.post("/endpoints", operation_id="create_webhook_endpoint", status_code=201)
-def create_endpoint(body: WebhookEndpointIn, session: SessionDep,
-                    principal: PrincipalDep) -> WebhookEndpointCreated:
-    row = endpoints.create_endpoint(session, principal, url=body.url, events=body.events)
+def create_endpoint(body: WebhookEndpointIn, session: SessionDep, principal: PrincipalDep,
+                    settings: SettingsDep) -> WebhookEndpointCreated:
+    row = endpoints.create_endpoint(session, principal, url=body.url, events=body.events,
+                                    may_reach_private=settings.webhooks_may_reach_private)
     return WebhookEndpointCreated.model_validate(row, from_attributes=True)
 
 

@@ -25,7 +25,9 @@ from standardwebhooks import Webhook
 from service import clock
 from service.config import Settings, get_settings
 from service.db import transaction
+from service.errors import Invalid
 from service.models import WebhookDelivery, WebhookEndpoint
+from service.webhooks.endpoints import check_reachable
 from service.webhooks.events import DELIVERED, FAILED, PENDING
 
 logger = logging.getLogger("homework.webhooks")
@@ -102,8 +104,14 @@ def signed_headers(item: Outgoing) -> dict[str, str]:
             "user-agent": "homework-webhooks/1"}
 
 
-def send(http: httpx.Client, item: Outgoing) -> tuple[int | None, str | None]:
-    """POST once; returns (status code, error). Redirects are not followed: a 3xx fails."""
+def send(http: httpx.Client, item: Outgoing, *,
+         may_reach_private: bool = True) -> tuple[int | None, str | None]:
+    """POST once; returns (status code, error). Redirects are not followed: a 3xx fails, and
+    a host that has come to resolve to a non-public address is not contacted."""
+    try:
+        check_reachable(item.url, may_reach_private=may_reach_private)
+    except Invalid as exc:
+        return None, exc.detail[:200]
     try:
         response = http.post(item.url, content=item.body.encode(), headers=signed_headers(item))
     except httpx.HTTPError as exc:
@@ -141,7 +149,8 @@ def deliver_due(now: dt.datetime | None = None, *, settings: Settings | None = N
     with httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False,
                       trust_env=False) as http:
         for item in batch:
-            status_code, error = send(http, item)
+            status_code, error = send(http, item,
+                                      may_reach_private=settings.webhooks_may_reach_private)
             record_outcome(item, status_code, error, at, settings)
     return len(batch)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import secrets
+import socket
 from collections.abc import Sequence
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -47,19 +49,49 @@ def check_url(url: str) -> str:
     return parts.geturl()
 
 
+def private_address(host: str) -> str | None:
+    """The first address of `host` that is not public (loopback, private, link-local, …),
+    or None. A name that does not resolve counts as not public: nothing to send to."""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return host
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if not address.is_global:
+            return str(address)
+    return None
+
+
+def check_reachable(url: str, *, may_reach_private: bool) -> None:
+    """In production a receiver is https on a public address: a URL that names the service's
+    own network (SSRF) is refused at registration and again before each delivery."""
+    if may_reach_private:
+        return
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        raise Invalid("the webhook URL must be https://", field="url")
+    if (address := private_address(parts.hostname or "")) is not None:
+        raise Invalid(f"the webhook URL resolves to a non-public address ({address})",
+                      field="url")
+
+
 def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def create_endpoint(session: Session, principal: Principal, *, url: str,
-                    events: Sequence[str] | None = None) -> WebhookEndpoint:
+                    events: Sequence[str] | None = None,
+                    may_reach_private: bool = True) -> WebhookEndpoint:
     """Register a receiver; its `secret` is readable on the returned row, and never again."""
     chosen = list(dict.fromkeys(events)) if events else list(EVENT_TYPES)
     unknown = [e for e in chosen if e not in EVENT_TYPES]
     if unknown:
         raise Invalid(f"unknown webhook events {unknown}; known: {list(EVENT_TYPES)}",
                       field="events")
-    endpoint = WebhookEndpoint(organisation_id=principal.organisation_id, url=check_url(url),
+    url = check_url(url)
+    check_reachable(url, may_reach_private=may_reach_private)
+    endpoint = WebhookEndpoint(organisation_id=principal.organisation_id, url=url,
                                events=chosen, secret=new_secret(), created_by=principal.actor)
     session.add(endpoint)
     session.flush()
