@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
@@ -185,9 +186,18 @@ def switch_template(request: Request, draft_id: PathId, session: SessionDep,
                     template_id: Annotated[str, Form(max_length=100)] = "",
                     instruction: Annotated[str, Form(max_length=500)] = "") -> Response:
     """Re-draft on another template (one click) or retry a failed draft."""
+    return _redraft(request, session, principal, draft_id, background, settings,
+                    lambda: drafts.request_redraft(session, principal, draft_id,
+                                                   template_id=template_id or None,
+                                                   instruction=instruction or None))
+
+
+def _redraft(request: Request, session: Session, principal: Principal, draft_id: int,
+             background: BackgroundTasks, settings: Settings, ask: Callable[[], Draft]
+             ) -> Response:
+    """Store the ask, then draft in the background; a refused ask is a form error."""
     try:
-        drafts.request_redraft(session, principal, draft_id, template_id=template_id or None,
-                               instruction=instruction or None)
+        ask()
     except DomainError as exc:
         session.rollback()
         return _draft_view(request, session, principal, draft_id, status_code=exc.status,
@@ -204,16 +214,9 @@ def ask_for_change(request: Request, draft_id: PathId, session: SessionDep,
                    modality: Annotated[str, Form(max_length=20)] = "",
                    cue: Annotated[str, Form(max_length=500)] = "") -> Response:
     """Re-draft "smaller", in another form, or on another cue: a new revision to review."""
-    try:
-        drafts.request_change(session, principal, draft_id, kind=kind, modality=modality,
-                              cue=cue)
-    except DomainError as exc:
-        session.rollback()
-        return _draft_view(request, session, principal, draft_id, status_code=exc.status,
-                           error=exc.detail)
-    session.commit()
-    start_drafting(background, draft_id, settings)
-    return _see(draft_id)
+    return _redraft(request, session, principal, draft_id, background, settings,
+                    lambda: drafts.request_change(session, principal, draft_id, kind=kind,
+                                                  modality=modality, cue=cue))
 
 
 @router.post("/drafts/{draft_id}/approve")
