@@ -83,7 +83,6 @@ def _record_approval(session: Session, principal: Principal, draft: Draft,
     return resource
 
 
-
 def _replace(session: Session, principal: Principal, old_id: int, new: Resource) -> None:
     """The approved follow-up takes the old item's place, so the client is never asked to
     keep up both. Guarded: an item already retired (or replaced by a sibling follow-up) stays
