@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 from dataclasses import dataclass
 
 from service.auth import credentials
@@ -61,6 +62,17 @@ def make_draft(http, tenant: Tenant, client_id: int, request: str = PORCH_REQUES
                                                  **extra}, headers=tenant.integration)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def drafted(http, tenant: Tenant, draft_id: int, timeout_s: float = 20.0):  # type: ignore[no-untyped-def]
+    """The draft once drafting has ended. On PostgreSQL the web routes draft on the job
+    queue, so right after their redirect the draft may still be in progress."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        draft = http.get(f"/api/v1/drafts/{draft_id}", headers=tenant.clinician).json()
+        if draft["status"] not in ("requested", "drafting") or time.monotonic() > deadline:
+            return draft
+        time.sleep(0.05)
 
 
 def csrf_of(html: str) -> str:

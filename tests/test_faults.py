@@ -10,6 +10,7 @@ their worst interleaving (both read before either writes) by a hook on the draft
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 import time
@@ -24,11 +25,12 @@ from sqlalchemy.engine import make_url
 from service import audit
 from service.auth import credentials
 from service.auth.principal import Principal
+from service.config import get_settings
 from service.db import get_engine, transaction
 from service.errors import Conflict
 from service.models import Approval, AuditEvent, Draft, DraftRevision, Resource
 from service.workflow import approval, drafts
-from service.worksheet import Worksheet
+from service.worksheet import Preferences, Worksheet
 from tests.factories import PORCH_REQUEST, Tenant, make_client, make_draft, web_sign_in
 from tests.llm_fakes import LLM_URL, good_answer, openai_body, pipeline_llm
 from tests.test_workflow import _fix_errors
@@ -501,3 +503,41 @@ def test_a_lost_race_over_http_is_409_problem(client, tenant):
     assert lost.headers["content-type"].startswith("application/problem+json")
     kept = client.get(f"/api/v1/drafts/{draft['id']}", headers=tenant.clinician).json()
     assert kept["revision"]["worksheet"]["title"] == "first"
+
+
+def _hold_the_audit_lock(held: threading.Event, release: threading.Event,
+                         released_at: list[float]) -> None:
+    """Another request mid-transaction, holding the audit chain's lock until told (or 5 s)."""
+    with transaction() as session:
+        audit.record(session, None, "test.holding", "draft", 0)
+        held.set()
+        release.wait(5)
+        released_at.append(time.monotonic())
+
+
+def test_drafting_waiting_for_a_lock_never_stalls_the_event_loop(client, tenant):
+    """A draft job blocked on the audit lock must leave the loop free: a request whose commit
+    needs the loop would otherwise never release the lock (this hung CI on PostgreSQL)."""
+    principal = Principal(tenant.organisation_id, tenant.clinician_id, "clinician")
+    c = make_client(client, tenant)
+    with transaction() as session:
+        draft_id = drafts.create_draft(session, principal, client_id=c["id"],
+                                       request_text=PORCH_REQUEST, preferences=Preferences()).id
+    held, release, released_at = threading.Event(), threading.Event(), []
+    holder = threading.Thread(target=_hold_the_audit_lock, args=(held, release, released_at))
+    holder.start()
+    assert held.wait(5)
+
+    async def draft_while_locked() -> float:
+        job = asyncio.create_task(drafts.run_drafting(draft_id, get_settings()))
+        await asyncio.sleep(0.3)  # the loop must get here while the lock is still held
+        loop_free_at = time.monotonic()
+        release.set()
+        await job
+        return loop_free_at
+
+    loop_free_at = asyncio.run(draft_while_locked())
+    holder.join()
+    assert loop_free_at < released_at[0], "the event loop waited for the lock"
+    with transaction() as session:
+        assert session.get_one(Draft, draft_id).status == "in_review"

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.factories import PORCH_REQUEST, csrf_of, make_client, make_draft, web_sign_in
+from tests.factories import PORCH_REQUEST, csrf_of, drafted, make_client, make_draft, web_sign_in
 
 SCRIPT = "<script>alert('x')</script>"
 IMAGE = "![x](https://evil.example/leak.png)"
@@ -74,6 +74,7 @@ def test_new_draft_is_stored_then_drafted_and_listed(client, tenant, signed_in):
         follow_redirects=False)
     assert response.status_code == 303
     draft_url = response.headers["location"]
+    drafted(client, tenant, int(draft_url.rsplit("/", 1)[1]))
     page = client.get(draft_url)
     assert page.status_code == 200
     assert "Template: Activity scheduling (behavioural activation)" in page.text
@@ -202,8 +203,8 @@ def test_switching_template_redrafts_with_one_click(client, tenant, signed_in):
     response = client.post(f"/drafts/{draft['id']}/template",
                            data={"csrf_token": signed_in, "template_id": other})
     assert response.status_code == 200
-    after = client.get(f"/api/v1/drafts/{draft['id']}", headers=tenant.clinician).json()
-    assert after["template_id"] == other
+    after = drafted(client, tenant, draft["id"])
+    assert after["template_id"] == other and after["status"] == "in_review"
 
 
 def _ask(client, csrf: str, draft, **data: str):  # type: ignore[no-untyped-def]
@@ -211,7 +212,7 @@ def _ask(client, csrf: str, draft, **data: str):  # type: ignore[no-untyped-def]
 
 
 def _current(client, tenant, draft):  # type: ignore[no-untyped-def]
-    return client.get(f"/api/v1/drafts/{draft['id']}", headers=tenant.clinician).json()
+    return drafted(client, tenant, draft["id"])
 
 
 def test_asking_for_a_change_makes_a_new_revision_each_time(client, tenant, signed_in):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Header, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from service import clients, history
 from service.api.convert import client_out, draft_out, page, resource_out, revision_out
 from service.api.deps import PrincipalDep, SessionDep, SettingsDep
-from service.api.idempotency import IdempotencyDep
+from service.api.idempotency import Idempotency, IdempotencyDep
 from service.api.schemas import (
     MAX_ID,
     ApproveIn,
@@ -28,6 +29,7 @@ from service.api.schemas import (
     ResourceOut,
     RevisionOut,
 )
+from service.auth.principal import Principal
 from service.db import transaction
 from service.errors import Invalid
 from service.models import Resource
@@ -88,21 +90,34 @@ async def create_draft(body: DraftIn, principal: PrincipalDep, settings: Setting
                        response: Response, background: BackgroundTasks,
                        idempotency: IdempotencyDep,
                        prefer: Annotated[str | None, Header()] = None) -> DraftOut:
-    """The key is reserved with the stored request; the answer is kept once drafting ends."""
+    """The key is reserved with the stored request; the answer is kept once drafting ends.
+
+    Async so that a slow LLM holds no worker thread; every transaction runs in the
+    threadpool, never on the event loop.
+    """
+    draft_id = await run_in_threadpool(_store_request, body, principal, idempotency)
+    if prefer and "respond-async" in prefer:
+        await run_in_threadpool(queue.enqueue_drafting, draft_id, settings, background)
+        response.status_code = 202
+        response.headers["Location"] = f"/api/v1/drafts/{draft_id}"
+    else:
+        await drafts.run_drafting(draft_id, settings)
+    return await run_in_threadpool(_answer, principal, draft_id, idempotency, response)
+
+
+def _store_request(body: DraftIn, principal: Principal, idempotency: Idempotency) -> int:
     with transaction() as session:
         idempotency.claim(session)
-        draft = drafts.create_draft(
+        return drafts.create_draft(
             session, principal, client_id=body.client_id, request_text=body.request,
             preferences=body.preferences, next_session_date=body.next_session_date,
-            template_id=body.template_id)
-    if prefer and "respond-async" in prefer:
-        queue.enqueue_drafting(draft.id, settings, background)
-        response.status_code = 202
-        response.headers["Location"] = f"/api/v1/drafts/{draft.id}"
-    else:
-        await drafts.run_drafting(draft.id, settings)
+            template_id=body.template_id).id
+
+
+def _answer(principal: Principal, draft_id: int, idempotency: Idempotency,
+            response: Response) -> DraftOut:
     with transaction() as session:
-        out = draft_out(session, drafts.get_draft(session, principal, draft.id))
+        out = draft_out(session, drafts.get_draft(session, principal, draft_id))
         return idempotency.save(session, response, out)
 
 
@@ -132,10 +147,18 @@ def edit_draft(draft_id: PathId, body: EditIn, session: SessionDep,
 async def redraft(draft_id: PathId, body: RedraftIn, principal: PrincipalDep,
                   settings: SettingsDep) -> DraftOut:
     """Re-draft on another template or with an instruction; also retries a failed draft."""
+    await run_in_threadpool(_store_redraft, principal, draft_id, body)
+    await drafts.run_drafting(draft_id, settings)
+    return await run_in_threadpool(_read_draft, principal, draft_id)
+
+
+def _store_redraft(principal: Principal, draft_id: int, body: RedraftIn) -> None:
     with transaction() as session:
         drafts.request_redraft(session, principal, draft_id, template_id=body.template_id,
                                instruction=body.instruction)
-    await drafts.run_drafting(draft_id, settings)
+
+
+def _read_draft(principal: Principal, draft_id: int) -> DraftOut:
     with transaction() as session:
         return draft_out(session, drafts.get_draft(session, principal, draft_id))
 

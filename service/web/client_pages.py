@@ -25,6 +25,7 @@ from service.errors import DomainError
 from service.history import ResourceView
 from service.history.streak import days_per_week
 from service.models import Approval, Client, Draft, Organisation, Resource
+from service.web.forms import PostedForm
 from service.web.security import CsrfDep
 from service.web.templating import render
 
@@ -220,13 +221,13 @@ def _check_in_form(form: Any) -> tuple[dict[str, str], str | None]:
 
 
 @router.post("/c/{token}/items/{resource_id}/check-in", dependencies=[CsrfDep])
-async def check_in(request: Request, token: str, resource_id: str,
-                   session: SessionDep) -> Response:
+def check_in(request: Request, token: str, resource_id: str, session: SessionDep,
+             form: PostedForm) -> Response:
     client = _client(session, token)
     item = _item(session, client, resource_id) if client else None
     if client is None or item is None:
         return not_found(request, token if client else None)
-    values, problem = _check_in_form(await request.form())
+    values, problem = _check_in_form(form)
     if not item.active:
         return _item_page(request, token, item, status_code=409, form=values,
                           error="This one is finished, so there's nothing more to log here.")

@@ -19,7 +19,7 @@ from service.catalog import get_catalog
 from service.config import Settings
 from service.errors import DomainError
 from service.models import Draft
-from service.web.forms import FormErrors, apply_fix, worksheet_from_form
+from service.web.forms import FormErrors, PostedForm, apply_fix, worksheet_from_form
 from service.web.review import AWAITING, draft_page, finding_counts
 from service.web.security import ClinicianDep, CsrfDep
 from service.web.templating import render
@@ -134,17 +134,13 @@ def progress(request: Request, draft_id: PathId, session: SessionDep,
     return response
 
 
-async def _form_worksheet(request: Request, draft: Draft) -> Any:
-    return worksheet_from_form(await request.form(), draft.template_id)
-
-
 @router.post("/drafts/{draft_id}/check")
-async def live_check(request: Request, draft_id: PathId, session: SessionDep,
-                     principal: ClinicianDep) -> Response:
+def live_check(request: Request, draft_id: PathId, session: SessionDep,
+               principal: ClinicianDep, form: PostedForm) -> Response:
     """Live re-validation as the clinician types; nothing is saved."""
     draft = drafts.get_draft(session, principal, draft_id)
     try:
-        page = draft_page(session, draft, await _form_worksheet(request, draft))
+        page = draft_page(session, draft, worksheet_from_form(form, draft.template_id))
     except FormErrors as exc:
         return render(request, "web/_findings.html", page=draft_page(session, draft),
                       form_errors=exc.errors, live=True)
@@ -152,11 +148,10 @@ async def live_check(request: Request, draft_id: PathId, session: SessionDep,
 
 
 @router.post("/drafts/{draft_id}/edit")
-async def save_edit(request: Request, draft_id: PathId, session: SessionDep,
-                    principal: ClinicianDep) -> Response:
+def save_edit(request: Request, draft_id: PathId, session: SessionDep,
+              principal: ClinicianDep, form: PostedForm) -> Response:
     """Save the form as a new revision; `apply_fix` also applies one suggested fix."""
     draft = drafts.get_draft(session, principal, draft_id)
-    form = await request.form()
     try:
         worksheet = worksheet_from_form(form, draft.template_id)
     except FormErrors as exc:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Request
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
@@ -14,6 +15,15 @@ TEXT_FIELDS = ("title", "goal", "rationale", "task", "when", "where", "frequency
 OPTIONAL_TEXT = ("backup_cue", "reward", "support_person")
 LINE_LISTS = ("steps", "fields")
 MAX_OBSTACLES = 20
+
+
+async def _posted_form(request: Request) -> FormData:
+    """Read the body on the event loop so that the route can be sync: its database calls
+    then run in the threadpool, never blocking the loop."""
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(_posted_form)]
 
 
 class FormErrors(Exception):

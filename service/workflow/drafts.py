@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from anyio import to_thread
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -101,16 +102,32 @@ def _inputs(session: Session, draft: Draft, settings: Settings) -> dict[str, Any
 
 
 async def run_drafting(draft_id: int, settings: Settings) -> None:
-    """Draft outside any transaction, then store the outcome in a second one."""
-    with transaction() as session:
-        if not _claim(session, draft_id):
-            return
-        inputs = _inputs(session, session.get_one(Draft, draft_id), settings)
+    """Draft outside any transaction, then store the outcome in a second one.
+
+    Both transactions run on worker threads: blocking database calls on the event loop
+    would stall every request of the process, and on PostgreSQL could wait for the audit
+    lock held by a request whose commit is itself waiting for the loop.
+    """
+    inputs = await to_thread.run_sync(_claim_inputs, draft_id, settings)
+    if inputs is None:
+        return
     try:
         outcome = await draft_worksheet(**inputs)
     except Exception as exc:  # the request must survive any drafter bug
         outcome = DraftOutcome(None, [], settings.llm_model or "offline",
                                error=f"drafter_crashed: {type(exc).__name__}")
+    await to_thread.run_sync(_store, draft_id, outcome)
+
+
+def _claim_inputs(draft_id: int, settings: Settings) -> dict[str, Any] | None:
+    """The drafter's inputs if this caller won the claim, else None."""
+    with transaction() as session:
+        if not _claim(session, draft_id):
+            return None
+        return _inputs(session, session.get_one(Draft, draft_id), settings)
+
+
+def _store(draft_id: int, outcome: DraftOutcome) -> None:
     with transaction() as session:
         store_outcome(session, session.get_one(Draft, draft_id), outcome)
 
