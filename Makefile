@@ -10,9 +10,11 @@ NODE_STAMP := node_modules/.installed
 $(STAMP): requirements-dev.lock requirements-bootstrap.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements-bootstrap.lock
-	$(BIN)/uv pip sync -q --python $(BIN)/python --require-hashes requirements-dev.lock
+	$(BIN)/uv pip sync -q --python $(BIN)/python --require-hashes --compile-bytecode requirements-dev.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python --require-hashes -r requirements-bootstrap.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps --no-build-isolation -e .
+	# bytecode now, so that no start reads source (this machine sets PYTHONDONTWRITEBYTECODE)
+	$(BIN)/python -m compileall -q service bench
 	touch $(STAMP)
 
 install: $(STAMP)

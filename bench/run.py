@@ -163,13 +163,13 @@ class Service:
         return done.stdout.decode()
 
     def start(self, env: dict[str, str] | None = None) -> float:
-        """Start and wait for /openapi.json; returns seconds to ready."""
+        """Start and wait for /healthz (up, database answering); returns seconds to ready."""
         log = open(self.dir / "serve.log", "ab")  # noqa: SIM115
         started = time.perf_counter()
         self.proc = subprocess.Popen([HOMEWORK, "serve", "--port", str(self.port)],
                                      env={**self.env, **(env or {})}, cwd=self.dir,
                                      stdout=log, stderr=subprocess.STDOUT)
-        ok = wait_http(f"{self.url}/openapi.json", 60, self.proc)
+        ok = wait_http(f"{self.url}/healthz", 60, self.proc)
         elapsed = time.perf_counter() - started
         log.close()
         if not ok:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,7 @@ from service.api import (
     catalog_routes,
     client_view,
     export_routes,
+    health,
     idempotency,
     problems,
     routes,
@@ -22,6 +24,8 @@ from service.api.limits import BodySizeLimit
 from service.catalog import get_catalog
 from service.config import get_settings
 from service.logs import configure_logging
+
+logger = logging.getLogger("homework.app")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
@@ -33,8 +37,26 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Resume pending drafts and send webhooks from the outbox while the server runs."""
     from service.webhooks import dispatcher
 
-    async with dispatcher.running(get_settings()), _resume_drafting(app):
+    settings = get_settings()
+    warming = asyncio.get_running_loop().run_in_executor(None, _warm_up, settings.llm_model)
+    async with dispatcher.running(settings), _resume_drafting(app):
         yield
+    await warming
+
+
+def _warm_up(llm_model: str | None) -> None:
+    """Pay the slow first uses (textstat, the selection index, litellm's import) on a thread
+    once the server is up, instead of before it is ready or inside the first request."""
+    from service.selection import rank_templates
+    from service.validation.validator import warm_up
+
+    try:
+        warm_up()
+        rank_templates("warm-up")
+        if llm_model:
+            import service.drafting.llm  # noqa: F401
+    except Exception:  # the first request will meet (and report) the same problem
+        logger.exception("warm-up failed")
 
 
 @asynccontextmanager
@@ -73,6 +95,7 @@ def create_app() -> FastAPI:
                   "approves the exact revision.", lifespan=lifespan)
     problems.install(app)
     idempotency.install(app)
+    app.include_router(health.router)
     app.include_router(routes.router)
     app.include_router(catalog_routes.router)
     app.include_router(export_routes.router)

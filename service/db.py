@@ -75,11 +75,13 @@ def hold_write_lock(session: Session) -> None:
 
 
 def make_engine(url: str) -> Engine:
+    """`hide_parameters`: a database error's text names the SQL, never its values (PHI)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10},
+                               hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "before_cursor_execute", _before_execute)
         event.listen(engine, "commit", _on_end)
@@ -87,7 +89,8 @@ def make_engine(url: str) -> Engine:
         event.listen(engine.pool, "checkin", _on_pool_event)
         event.listen(engine.pool, "invalidate", _on_pool_event)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                         hide_parameters=True)
 
 
 @lru_cache

@@ -17,32 +17,35 @@ CLIENT_TEXT_FIELDS = (
 )
 
 
-def _has_lone_surrogate(value: Any) -> bool:
+def _unstorable(value: Any) -> str | None:
+    """Why no database could store this text (a lone surrogate, a NUL), or None."""
     if isinstance(value, str):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            return True
-        return False
+            return "text contains an unpaired surrogate; send valid UTF-8"
+        return "text contains a NUL character (U+0000); remove it" if "\x00" in value else None
     if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+        return next(filter(None, (_unstorable(k) or _unstorable(v)
+                                  for k, v in value.items())), None)
     if isinstance(value, list | tuple):
-        return any(_has_lone_surrogate(v) for v in value)
-    return False
+        return next(filter(None, map(_unstorable, value)), None)
+    return None
 
 
 class Inbound(BaseModel):
     """Base of every model parsed from outside (API bodies, LLM output).
 
-    JSON may escape a lone UTF-16 surrogate, which no database can store; refusing it
-    here turns what would be a storage crash into a 422 naming the problem.
+    JSON may escape a lone UTF-16 surrogate or a NUL, which SQLite or PostgreSQL cannot
+    store; refusing them here turns what would be a storage crash into a 422 naming the
+    problem. Other control characters are stored as sent and rendered escaped.
     """
 
     @model_validator(mode="before")
     @classmethod
     def _encodable_text(cls, data: Any) -> Any:
-        if _has_lone_surrogate(data):
-            raise ValueError("text contains an unpaired surrogate; send valid UTF-8")
+        if (problem := _unstorable(data)) is not None:
+            raise ValueError(problem)
         return data
 
 

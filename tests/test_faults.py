@@ -256,7 +256,9 @@ def test_database_down_is_503_with_retry_after_then_back(client, tenant):
     c = make_client(client, tenant)
     make_draft(client, tenant, c["id"])
     csrf = web_sign_in(client, tenant)
+    assert client.get("/healthz").json() == {"status": "ok"}
     with database_down(get_engine()):
+        _assert_503(client.get("/healthz"))  # a load balancer stops sending requests here
         _assert_503(client.get("/api/v1/drafts", headers=tenant.clinician))
         _assert_503(client.post("/api/v1/drafts", headers=tenant.integration,
                                 json={"client_id": c["id"], "request": "walk daily"}))
@@ -266,6 +268,7 @@ def test_database_down_is_503_with_retry_after_then_back(client, tenant):
     back = client.get("/api/v1/drafts", headers=tenant.clinician)
     assert back.status_code == 200 and len(back.json()["items"]) == 1
     assert client.get("/").status_code == 200  # the browser session survived the outage
+    assert client.get("/healthz").status_code == 200
 
 
 @pytest.mark.postgres

@@ -52,3 +52,42 @@ def test_canaries_never_in_logs_or_error_bodies(client, tenant, caplog):
     for body in (bad.text, stale.text):
         assert CANARY_NAME not in body and CANARY_EMAIL not in body
     assert CANARY_NAME not in caplog.text and CANARY_EMAIL not in caplog.text
+
+
+def test_an_unhandled_error_logs_its_type_and_frames_never_its_message(caplog):
+    """What uvicorn logs for a crash (on its own handler) and what the client gets."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.logs import configure_logging
+
+    configure_logging()
+    app = create_app()
+
+    @app.get("/api/v1/crash-for-test")
+    def crash() -> None:
+        raise ValueError(f"could not parse {CANARY_NAME} <{CANARY_EMAIL}>")
+
+    with TestClient(app, raise_server_exceptions=False) as http:
+        response = http.get("/api/v1/crash-for-test")
+    assert response.status_code == 500
+    assert CANARY_NAME not in response.text and "nothing was saved" in response.text
+    try:
+        crash()
+    except ValueError:
+        logging.getLogger("uvicorn.error").error("Exception in ASGI application", exc_info=True)
+    assert "ValueError" in caplog.text and "test_privacy.py" in caplog.text  # still debuggable
+    assert CANARY_NAME not in caplog.text and CANARY_EMAIL not in caplog.text
+
+
+def test_a_database_error_names_the_sql_never_its_values():
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from service.db import transaction
+
+    with pytest.raises(DBAPIError) as caught, transaction() as session:
+        session.execute(text("SELECT * FROM no_such_table WHERE name = :name"),
+                        {"name": CANARY_NAME})
+    assert "no_such_table" in str(caught.value)
+    assert CANARY_NAME not in str(caught.value)

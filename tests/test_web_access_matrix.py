@@ -26,7 +26,8 @@ from tests.factories import Tenant, csrf_of, make_client, make_draft, web_sign_i
 from tests.test_access_matrix import app_routes
 from tests.test_workflow import _fix_errors
 
-PUBLIC_PAGES = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout")}
+PUBLIC_PAGES = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout"),
+                ("GET", "/healthz")}  # readiness: no credential, no client data
 CLINICIAN_PAGES = re.compile(r"^/$|^/(drafts|clients)(/|$)")
 CLIENT_PAGES = re.compile(r"^/c/\{token\}")
 CATCH_ALL = re.compile(r"\{\w+:path\}")

@@ -16,7 +16,6 @@ from service.api.deps import PrincipalDep, SessionDep
 from service.api.problems import Problem
 from service.api.schemas import PathId
 from service.exports import fhir
-from service.exports.ics import practice_calendar
 from service.exports.pdf import resource_pdf
 from service.exports.source import ExportSource, load_export
 
@@ -78,6 +77,8 @@ def export_pdf(resource_id: PathId, session: SessionDep, principal: PrincipalDep
                        **_errors(404, 409)})
 def export_ics(resource_id: PathId, session: SessionDep,
                principal: PrincipalDep) -> CalendarResponse:
+    from service.exports.ics import practice_calendar  # icalendar: imported on first use
+
     source = load_export(session, principal, resource_id, export_format="ics")
     body = practice_calendar(source.view, practice_name=source.organisation_name)
     return CalendarResponse(body, headers={

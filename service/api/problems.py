@@ -9,14 +9,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from service.errors import DomainError
 
 log = logging.getLogger("homework.api")
-JSON_PATHS = ("/api/", "/openapi.json", "/docs", "/redoc")
+JSON_PATHS = ("/api/", "/openapi.json", "/docs", "/redoc", "/healthz")
 RETRY_AFTER_SECONDS = 5
 
 
@@ -70,6 +70,10 @@ def install(app: FastAPI) -> None:
     async def _database(request: Request, exc: DBAPIError) -> Response:
         """A lost or refused database connection is the server's transient fault: 503 with
         Retry-After. The transaction was rolled back, so nothing was half-written."""
+        if isinstance(exc, DataError):  # e.g. a NUL in a form field or query parameter
+            return _respond(request, 422, "Unprocessable content", "the input holds a value "
+                            "the database cannot store (such as a NUL character); nothing "
+                            "was saved", exc)
         if not (exc.connection_invalidated or isinstance(exc, OperationalError)):
             return await _crash(request, exc)
         return _unavailable(request, exc)

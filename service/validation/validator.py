@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import textstat
 from rapidfuzz import fuzz
 from rapidfuzz.process import extractOne
 
@@ -166,6 +165,8 @@ def _reading_grade(ws: Worksheet) -> float | None:
                     [ws.rationale, ws.task, ws.done_criteria, *ws.steps] if s.strip())
     if len(text.split()) < READING_MIN_WORDS:
         return None
+    import textstat  # a quarter second of import: paid by the start-up warm-up, not serve
+
     # textstat's own Flesch-Kincaid formula from its counts (its one-call helper is slower).
     words = textstat.lexicon_count(text)
     sentences = max(1, textstat.sentence_count(text))
@@ -262,6 +263,8 @@ _WARMED: set[int] = set()
 
 def _warm_syllables(catalog: dict[str, Template]) -> None:
     """Prime textstat's per-word syllable cache with the catalog's own vocabulary, once."""
+    import textstat
+
     if id(catalog) in _WARMED:
         return
     _WARMED.add(id(catalog))
@@ -274,6 +277,11 @@ def _warm_syllables(catalog: dict[str, Template]) -> None:
     words.update(lang.COMMON_WORDS)
     for word in words:
         textstat.syllable_count(word)
+
+
+def warm_up() -> None:
+    """Import textstat and prime its cache now, so the first draft does not pay for it."""
+    _warm_syllables(get_catalog())
 
 
 def validate_worksheet(worksheet: Worksheet, *, today: dt.date, request_text: str = "",
