@@ -91,3 +91,33 @@ def test_a_database_error_names_the_sql_never_its_values():
                         {"name": CANARY_NAME})
     assert "no_such_table" in str(caught.value)
     assert CANARY_NAME not in str(caught.value)
+
+
+def test_a_client_record_s_identifiers_never_reach_the_llm_and_one_request_is_one_client(
+        app, client, tenant):
+    """Canaries seeded through the API (not handed to the drafter): the outgoing body holds
+    none of this client's identifiers and nothing of another client's record."""
+    from tests.llm_fakes import LLM_URL, good_answer, pipeline_llm
+
+    other = client.put("/api/v1/clients", headers=tenant.integration, json={
+        "external_id": "PMS-OTHER-7731", "name": "Ottoline Brackenbury",
+        "preferred_name": "Otti", "date_of_birth": "1979-02-03"}).json()
+    mine = client.put("/api/v1/clients", headers=tenant.integration, json={
+        "external_id": "PMS-CANARY-4242", "name": CANARY_NAME, "preferred_name": "Zeb",
+        "date_of_birth": "1988-07-14"}).json()
+    request = (f"Zebediah (Zeb) Quillfeather, born 14 July 1988, mail {CANARY_EMAIL}, record "
+               "PMS-CANARY-4242, has stopped going out since the layoff; something tiny, she "
+               "has coffee on the porch every morning.")
+    with pipeline_llm(app) as llm:
+        route = llm.post(LLM_URL).mock(side_effect=good_answer)
+        draft = make_draft(client, tenant, mine["id"], request=request)
+    assert draft["status"] == "in_review" and route.call_count >= 1
+    sent = "\n".join(call.request.content.decode() for call in route.calls)
+    for canary in ("Zebediah", "Quillfeather", "Zeb ", CANARY_EMAIL, "PMS-CANARY-4242",
+                   "1988", "14 July"):
+        assert canary not in sent, canary
+    for theirs in ("Ottoline", "Brackenbury", "Otti", "PMS-OTHER-7731", "1979"):
+        assert theirs not in sent, theirs
+    assert "coffee on the porch" in sent  # the need itself does go: the test is not vacuous
+    assert draft["request"] == request  # and the stored request is the clinician's own words
+    assert other["id"] != mine["id"]
