@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import re
 import sys
 
 from sqlalchemy import select
@@ -145,12 +146,20 @@ def audit_list(args: argparse.Namespace) -> None:
 
 
 def audit_command(args: argparse.Namespace) -> None:
-    (audit_list if args.action == "list" else audit_verify)(args)
+    {"list": audit_list, "verify": audit_verify, "head": audit_head}[args.action](args)
 
 
-def audit_verify(_: argparse.Namespace) -> None:
+def audit_head(_: argparse.Namespace) -> None:
+    """Print the chain's head, to be stored elsewhere and passed to `verify --anchor`."""
     with transaction() as session:
-        problems = audit.verify(session)
+        print(audit.head(session) or "the audit log is empty")
+
+
+def audit_verify(args: argparse.Namespace) -> None:
+    if args.anchor is not None and not re.fullmatch(r"\d+:[0-9a-f]{64}", args.anchor):
+        raise DomainError("--anchor takes the `id:hash` that `homework audit head` printed")
+    with transaction() as session:
+        problems = audit.verify(session, anchor=args.anchor)
     for problem in problems:
         print(problem)
     if problems:
@@ -189,8 +198,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=draft)
     p = sub.add_parser("audit", help="audit log tools")
-    p.add_argument("action", choices=["verify", "list"],
-                   help="verify the hash chain, or list events (filters below)")
+    p.add_argument("action", choices=["verify", "list", "head"],
+                   help="verify the hash chain, list events (filters below), or print the "
+                   "chain's head to keep elsewhere")
+    p.add_argument("--anchor", help="verify: an earlier `audit head` (id:hash) that must "
+                   "still be in the chain")
     p.add_argument("--client", type=int, help="list: events about this client id")
     p.add_argument("--actor", help="list: events by this actor (e.g. clinician:3, integration:1)")
     p.add_argument("--since", help="list: from this date (YYYY-MM-DD, UTC)")

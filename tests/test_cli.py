@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 
 from service.cli import main
 from tests.factories import PORCH_REQUEST
@@ -35,9 +36,57 @@ def test_bad_input_is_a_clear_message_not_a_traceback(capsys):
     assert "at least 10 characters" in capsys.readouterr().err
 
 
-def test_audit_verify_reports_intact(capsys):
+def _audited_reads(client, tenant, n: int) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories import make_client
+
+    c = make_client(client, tenant)
+    for _ in range(n):
+        assert client.get(f"/api/v1/clients/{c['id']}", headers=tenant.integration).is_success
+
+
+def test_audit_verify_reports_intact_then_an_edited_row(client, tenant, capsys):
+    from sqlalchemy import update
+
+    from service.db import transaction
+    from service.models import AuditEvent
+
+    _audited_reads(client, tenant, 3)
     main(["audit", "verify"])
     assert "intact" in capsys.readouterr().out
+    with transaction() as session:
+        first = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).first()
+        session.execute(update(AuditEvent).where(AuditEvent.id == first.id)
+                        .values(actor="clinician:999"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["audit", "verify"])
+    assert exit_info.value.code == 1
+    assert f"event {first.id}: content does not match its hash" in capsys.readouterr().out
+
+
+def test_an_anchor_catches_the_newest_events_deleted(client, tenant, capsys):
+    from sqlalchemy import delete
+
+    from service.db import transaction
+    from service.models import AuditEvent
+
+    _audited_reads(client, tenant, 2)
+    capsys.readouterr()
+    main(["audit", "head"])
+    anchor = capsys.readouterr().out.strip()
+    main(["audit", "verify", "--anchor", anchor])
+    assert "intact" in capsys.readouterr().out
+    anchor_id = int(anchor.split(":")[0])
+    with transaction() as session:  # cut the tail: the chain alone still links up
+        session.execute(delete(AuditEvent).where(AuditEvent.id >= anchor_id - 1))
+    main(["audit", "verify"])
+    assert "intact" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        main(["audit", "verify", "--anchor", anchor])
+    assert exit_info.value.code == 1
+    assert f"anchor {anchor_id}: not in the chain" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as bad:
+        main(["audit", "verify", "--anchor", "yesterday"])
+    assert bad.value.code == 2 and "id:hash" in capsys.readouterr().err
 
 
 def test_audit_list_filters_by_client_actor_and_date(client, tenant, capsys):

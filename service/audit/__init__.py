@@ -50,16 +50,32 @@ def record(
     session.flush()
 
 
-def verify(session: Session) -> list[str]:
-    """Return one problem per broken link (edited, inserted or deleted rows); empty if intact."""
+def head(session: Session) -> str | None:
+    """`id:hash` of the newest event. Kept outside the database (a ticket, a WORM bucket),
+    it lets `verify` notice what the chain alone cannot: newest rows deleted, or the whole
+    log replaced by a consistent forgery."""
+    last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
+    return f"{last.id}:{last.hash}" if last else None
+
+
+def verify(session: Session, anchor: str | None = None) -> list[str]:
+    """Return one problem per broken link (edited, inserted or deleted rows), and one if the
+    anchor (an earlier `head`) is no longer in the chain; empty if intact."""
     problems: list[str] = []
     prev_hash = GENESIS
+    anchor_id, _, anchor_hash = (anchor or "").partition(":")
+    anchor_found = anchor is None
     for event in session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
         if event.prev_hash != prev_hash:
             problems.append(f"event {event.id}: link broken (a row was deleted or inserted)")
         if _digest(event.prev_hash, event) != event.hash:
             problems.append(f"event {event.id}: content does not match its hash (edited)")
+        if str(event.id) == anchor_id:
+            anchor_found = event.hash == anchor_hash
         prev_hash = event.hash
+    if not anchor_found:
+        problems.append(f"anchor {anchor_id}: not in the chain with that hash (newest events "
+                        "deleted or the log replaced)")
     return problems
 
 
