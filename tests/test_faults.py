@@ -544,3 +544,29 @@ def test_drafting_waiting_for_a_lock_never_stalls_the_event_loop(client, tenant)
     assert loop_free_at < released_at[0], "the event loop waited for the lock"
     with transaction() as session:
         assert session.get_one(Draft, draft_id).status == "in_review"
+
+
+def test_parallel_wrong_passwords_all_count_toward_the_lockout(tenant):
+    """Five guesses at once lock the account just as five in a row do (no lost update)."""
+    from service.auth import credentials
+    from service.errors import TooManyRequests, Unauthorized
+
+    barrier = threading.Barrier(credentials.MAX_FAILED_LOGINS)
+    refused: list[str] = []
+
+    def guess() -> None:
+        barrier.wait(5)
+        with transaction() as session:  # as the login route: the refusal is committed
+            try:
+                credentials.authenticate_clinician(session, email=tenant.email, password="no")
+            except (Unauthorized, TooManyRequests) as exc:
+                refused.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=guess) for _ in range(credentials.MAX_FAILED_LOGINS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert refused == ["Unauthorized"] * credentials.MAX_FAILED_LOGINS, refused
+    with pytest.raises(TooManyRequests), transaction() as session:  # even the right password
+        credentials.authenticate_clinician(session, email=tenant.email, password=tenant.password)

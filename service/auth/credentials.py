@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.auth.principal import Principal
@@ -75,15 +75,24 @@ def authenticate_clinician(session: Session, *, email: str, password: str) -> Cl
     try:
         _hasher.verify(clinician.password_hash, password)
     except VerificationError:
-        clinician.failed_logins += 1
-        if clinician.failed_logins >= MAX_FAILED_LOGINS:
-            clinician.locked_until_at = now() + LOCKOUT
-            clinician.failed_logins = 0
-        session.flush()
+        _count_failure(session, clinician.id)
         raise Unauthorized("wrong email or password") from None
     clinician.failed_logins = 0
     clinician.locked_until_at = None
     return clinician
+
+
+def _count_failure(session: Session, clinician_id: int) -> None:
+    """One atomic increment, so guesses sent in parallel cannot slip past the limit."""
+    failures = session.execute(
+        update(Clinician).where(Clinician.id == clinician_id)
+        .values(failed_logins=Clinician.failed_logins + 1)
+        .returning(Clinician.failed_logins).execution_options(synchronize_session=False)
+    ).scalar_one()
+    if failures >= MAX_FAILED_LOGINS:
+        session.execute(update(Clinician).where(Clinician.id == clinician_id)
+                        .values(locked_until_at=now() + LOCKOUT, failed_logins=0)
+                        .execution_options(synchronize_session=False))
 
 
 def create_api_key(
