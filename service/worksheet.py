@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -80,8 +80,10 @@ class Worksheet(Inbound):
     confidence: int | None = Field(default=None, ge=1, le=10)
     review_date: dt.date | None = None
     modality: Modality = "paper"
-    steps: list[str] = Field(default_factory=list, max_length=30)
-    fields: list[str] = Field(default_factory=list, max_length=40)
+    steps: list[Annotated[str, Field(max_length=500)]] = Field(default_factory=list,
+                                                               max_length=30)
+    fields: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list,
+                                                                max_length=40)
     backup_cue: str | None = Field(default=None, max_length=500)
     reward: str | None = Field(default=None, max_length=500)
     support_person: str | None = Field(default=None, max_length=500)

@@ -4,7 +4,11 @@ own route list, deny by default; and the login's defences: argon2id, lockout, id
 Pages are classified by pattern, so pages added later are covered the day they appear:
 a clinician page (`/`, `/drafts...`, `/clients...`) needs a signed-in clinician, a client
 page (`/c/{token}...`) needs the client's own link. A page matching no pattern fails
-`test_every_page_is_classified` until it is given a class here.
+`test_every_page_is_classified` until it is given a class here. The public pages (login,
+logout, the health check and FastAPI's API documentation) answer every caller alike.
+
+A bearer API key (a clinician's own, the integration key, a revoked one) is no browser
+session: it opens no page, a clinician page redirects it to log in like anyone signed out.
 """
 
 from __future__ import annotations
@@ -20,14 +24,19 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from service.auth import credentials
+from service.auth.credentials import create_api_key, revoke_api_key
 from service.db import transaction
 from service.models import Clinician
 from tests.factories import Tenant, csrf_of, make_client, make_draft, web_sign_in
-from tests.test_access_matrix import app_routes
+from tests.test_access_matrix import app_routes, doc_routes
 from tests.test_workflow import _fix_errors
 
-PUBLIC_PAGES = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout"),
-                ("GET", "/healthz")}  # readiness: no credential, no client data
+# Public pages and the exact status every caller gets. The login form is posted with only
+# the CSRF token (no email, no password): 422; logging out redirects to the login page.
+PUBLIC_PAGES = {("GET", "/login"): 200, ("POST", "/login"): 422, ("POST", "/logout"): 303,
+                ("GET", "/healthz"): 200,  # readiness: no credential, no client data
+                ("GET", "/openapi.json"): 200, ("GET", "/docs"): 200,  # the API documentation
+                ("GET", "/docs/oauth2-redirect"): 200, ("GET", "/redoc"): 200}
 CLINICIAN_PAGES = re.compile(r"^/$|^/(drafts|clients)(/|$)")
 CLIENT_PAGES = re.compile(r"^/c/\{token\}")
 CATCH_ALL = re.compile(r"\{\w+:path\}")
@@ -61,8 +70,9 @@ class Page:
 
 
 def pages(app) -> list[Page]:  # type: ignore[no-untyped-def]
-    found = [Page(m, r.path) for r in app_routes(app) if not r.path.startswith("/api/")
-             for m in sorted(r.methods - {"HEAD"})]
+    routes = [*app_routes(app), *doc_routes(app)]
+    found = [Page(m, r.path) for r in routes if not r.path.startswith("/api/")
+             for m in sorted((r.methods or set()) - {"HEAD"})]
     assert len(found) >= 10, "the route walk found (almost) no pages"
     # Logging out ends the session the later cells need, so it goes last.
     return sorted(found, key=lambda p: (p.path == "/logout", p.path, p.method))
@@ -106,6 +116,7 @@ class World:
     own_link: str
     other_link: str
     secrets: list[str]
+    bearer: dict[str, dict[str, str]]  # the callers that send an API key instead of a session
 
 
 @pytest.fixture
@@ -123,10 +134,16 @@ def world(client, tenant, other_tenant) -> World:
     other = make_client(client, other_tenant, external_id="B-1", name="Other Person")
     other_link = client.post(f"/api/v1/clients/{other['id']}/link",
                              headers=other_tenant.clinician).json()["token"]
+    with transaction() as session:
+        revoked = create_api_key(session, organisation_id=tenant.organisation_id, name="old",
+                                 clinician_id=tenant.clinician_id)
+        revoke_api_key(session, key=revoked)
     ids = {"draft_id": draft["id"], "client_id": c["id"], "resource_id": resource["id"],
            "rest": "anything/else"}
+    bearer = {"clinician_key": tenant.clinician, "integration": tenant.integration,
+              "revoked": {"Authorization": f"Bearer {revoked}"}}
     return World(ids, link["token"], other_link,
-                 [SECRET_NAME, SECRET_REQUEST, SECRET_TITLE, link["token"]])
+                 [SECRET_NAME, SECRET_REQUEST, SECRET_TITLE, link["token"]], bearer)
 
 
 @pytest.fixture
@@ -137,15 +154,18 @@ def browser(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     http.close()
 
 
-CALLERS = ["anonymous", "own_clinician", "other_org", "own_link", "other_link"]
+CALLERS = ["anonymous", "own_clinician", "other_org", "own_link", "other_link",
+           "clinician_key", "integration", "revoked"]
+SIGNED_OUT = ("anonymous", "own_link", "other_link", "clinician_key", "integration", "revoked")
 
 
 def _expected(page: Page, caller: str) -> set[int | str] | str:
-    """A cell: "allowed" is any answer but 401/403/404/5xx and a redirect to log in."""
+    """A cell: "allowed" is any answer but 401/403/404/5xx and a redirect to log in;
+    every other cell is one exact status."""
     if page.kind == "public":
-        return "allowed"
+        return {PUBLIC_PAGES[(page.method, page.path)]}
     if page.kind == "clinician":
-        if caller in ("anonymous", "own_link", "other_link"):
+        if caller in SIGNED_OUT:
             return {LOGIN_REDIRECT}
         if caller == "other_org" and page.names_an_object:
             return {404}
@@ -157,7 +177,7 @@ def _expected(page: Page, caller: str) -> set[int | str] | str:
         return "allowed"
     if caller == "other_link" and not page.names_an_object:
         return "allowed"  # that client's own (empty) home page
-    return {401, 403, 404}
+    return {404}  # no link, or another client's: the same "not found" as a bad link
 
 
 def _path(page: Page, world: World, caller: str) -> str:
@@ -186,6 +206,7 @@ def test_web_access_matrix(app, client, browser, world, tenant, other_tenant, ca
     elif caller == "other_org":
         csrf = _sign_in(browser, other_tenant)
     else:  # an anonymous browser still holds a CSRF token, so login is what is tested
+        browser.headers.update(world.bearer.get(caller, {}))  # a key, where the caller has one
         csrf = csrf_of(browser.get("/login").text)
     failures = []
     for page in pages(app):
@@ -197,7 +218,7 @@ def test_web_access_matrix(app, client, browser, world, tenant, other_tenant, ca
               if expected == "allowed" else got in expected)
         if not ok:
             failures.append(f"{page.method} {page.path} → {got}, expected {expected}")
-        if caller != "own_clinician" and caller != "own_link":
+        if caller not in ("own_clinician", "own_link"):
             leaked = [s for s in world.secrets if s in response.text]
             if leaked:
                 failures.append(f"{page.method} {page.path} leaked {leaked}")
