@@ -27,6 +27,10 @@ def _digest(prev_hash: str, event: AuditEvent) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def _newest(session: Session) -> AuditEvent | None:
+    return session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
+
+
 def record(
     session: Session, principal: Principal | None, action: str, object_type: str,
     object_id: object, *, client_id: int | None = None, organisation_id: int | None = None,
@@ -36,7 +40,7 @@ def record(
         session.execute(text("SELECT pg_advisory_xact_lock(7301)"))
     else:  # SQLite: no other writer of this process may append between our read and write
         hold_write_lock(session)
-    last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
+    last = _newest(session)
     prev_hash = last.hash if last else GENESIS
     event = AuditEvent(
         organisation_id=organisation_id or (principal.organisation_id if principal else None),
@@ -54,7 +58,7 @@ def head(session: Session) -> str | None:
     """`id:hash` of the newest event. Kept outside the database (a ticket, a WORM bucket),
     it lets `verify` notice what the chain alone cannot: newest rows deleted, or the whole
     log replaced by a consistent forgery."""
-    last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
+    last = _newest(session)
     return f"{last.id}:{last.hash}" if last else None
 
 
