@@ -168,6 +168,36 @@ def test_a_receiver_that_recovers_gets_the_event_once(client, tenant, receiver):
     assert len(receiver.received) == 2
 
 
+def test_a_receiver_down_for_an_hour_gets_every_event_once_when_it_is_back(client, tenant,
+                                                                          receiver):
+    """The dispatcher polls every minute through a one-hour outage, while the service keeps
+    approving: backoff keeps the retries few, nothing fails or is dropped, and once the
+    receiver is back each event arrives exactly once."""
+    _register(client, tenant, receiver.url, events=["draft.approved"])
+    before = [_approved(client, tenant) for _ in range(2)]
+    receiver.answers = [503] * 1000
+    start, back_at = now(), now() + dt.timedelta(hours=1)
+    at, during = start, 0
+    while at < start + dt.timedelta(hours=3):
+        if at >= start + dt.timedelta(minutes=30) and len(before) == 2:
+            before.append(_approved(client, tenant))  # the service works on meanwhile
+        if at >= back_at and receiver.answers:
+            during, receiver.answers = len(receiver.received), []
+        dispatcher.deliver_due(at)
+        at += dt.timedelta(minutes=1)
+
+    rows = _deliveries(client, tenant)
+    assert [r["status"] for r in rows] == ["delivered"] * 3, rows
+    # 30 s, 2 min, 10 min, then an hour: at most four tries each while it was down
+    assert 3 <= during <= 4 * 3, during
+    delivered = [json.loads(b)["data"]["resource_id"] for _, b in receiver.received[during:]]
+    assert sorted(delivered) == sorted(r["id"] for r in before)  # each once, none lost
+    assert len({h["webhook-id"] for h, _ in receiver.received[during:]}) == 3
+    for resource in before:  # the outage touched nothing the clinicians approved
+        again = client.get(f"/api/v1/resources/{resource['id']}", headers=tenant.clinician)
+        assert again.json()["content_sha256"] == resource["content_sha256"]
+
+
 def test_an_unreachable_receiver_is_an_error_not_a_crash(client, tenant, receiver):
     _register(client, tenant, "http://127.0.0.1:9/nothing-listens", events=["draft.approved"])
     _approved(client, tenant)
