@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,7 +32,14 @@ from service.errors import Conflict
 from service.models import Approval, AuditEvent, Draft, DraftRevision, Resource
 from service.workflow import approval, drafts
 from service.worksheet import Preferences, Worksheet
-from tests.factories import PORCH_REQUEST, Tenant, make_client, make_draft, web_sign_in
+from tests.factories import (
+    PORCH_REQUEST,
+    Tenant,
+    drafted,
+    make_client,
+    make_draft,
+    web_sign_in,
+)
 from tests.llm_fakes import LLM_URL, good_answer, openai_body, pipeline_llm
 from tests.test_workflow import _fix_errors
 
@@ -570,3 +578,37 @@ def test_parallel_wrong_passwords_all_count_toward_the_lockout(tenant):
     assert refused == ["Unauthorized"] * credentials.MAX_FAILED_LOGINS, refused
     with pytest.raises(TooManyRequests), transaction() as session:  # even the right password
         credentials.authenticate_clinician(session, email=tenant.email, password=tenant.password)
+
+
+def test_a_restart_resumes_requests_and_dead_claims_but_not_live_ones(tenant):
+    """The server died after storing two requests (one never started, one claimed by a
+    worker that died with it) while a live worker still holds a third: starting the app
+    drafts the first two, on SQLite by its own tasks and on PostgreSQL through the queue,
+    and leaves the live claim to its owner."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import update
+
+    from service.app import create_app
+    from service.clock import now
+
+    principal = Principal(tenant.organisation_id, tenant.clinician_id, "clinician")
+    with TestClient(create_app()) as http:
+        c = make_client(http, tenant)
+    with transaction() as session:
+        ids = [drafts.create_draft(session, principal, client_id=c["id"],
+                                   request_text=PORCH_REQUEST, preferences=Preferences()).id
+               for _ in range(3)]
+    never_started, dead, live = ids
+    with transaction() as session:
+        session.execute(update(Draft).where(Draft.id == dead).values(
+            status="drafting", updated_at=now() - dt.timedelta(minutes=10)))
+        session.execute(update(Draft).where(Draft.id == live).values(status="drafting"))
+
+    with TestClient(create_app()) as http:
+        resumed = [drafted(http, tenant, d) for d in (never_started, dead)]
+        assert [d["status"] for d in resumed] == ["in_review", "in_review"]
+        assert all(d["revision"]["number"] == 1 for d in resumed)
+    with transaction() as session:
+        assert session.get_one(Draft, live).status == "drafting"
+        assert session.scalar(select(func.count()).select_from(DraftRevision)
+                              .where(DraftRevision.draft_id == live)) == 0
