@@ -73,7 +73,22 @@ class Clinician(Base):
     password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     locked_until_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Each session cookie carries the generation it was issued in; logging out moves it on,
+    # so every copy of an earlier cookie (a stolen one too) stops working at once.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0",
+                                                    nullable=False)
     created_at: Mapped[dt.datetime] = _created()
+
+
+class LoginFailure(Base):
+    """A failed login from a network address: the per-address limit counts these, so one
+    address cannot try password after password across many accounts."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = _id()
+    address: Mapped[str] = mapped_column(String(64), index=True, nullable=False)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=now, index=True,
+                                            nullable=False)
 
 
 class ApiKey(Base):

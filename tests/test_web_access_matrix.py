@@ -260,25 +260,59 @@ def test_passwords_are_stored_as_argon2id(tenant):
     assert tenant.password not in stored
 
 
-def test_unknown_email_and_wrong_password_answer_alike(client, tenant):
-    unknown = _login(client, "nobody@example.org", "whatever password")
-    wrong = _login(client, tenant.email, "whatever password")
-    assert unknown.status_code == wrong.status_code == 401
-    assert "wrong email or password" in unknown.text and "wrong email or password" in wrong.text
+def test_unknown_email_wrong_password_and_locked_account_answer_alike(client, tenant,
+                                                                      other_tenant):
+    """Guessing must not tell which accounts exist, nor which one it has locked."""
+    for _ in range(credentials.MAX_FAILED_LOGINS):
+        _login(client, other_tenant.email, "not the password")
+    answers = [_login(client, "nobody@example.org", "whatever password"),
+               _login(client, tenant.email, "whatever password"),
+               _login(client, other_tenant.email, other_tenant.password)]  # locked
+    assert {a.status_code for a in answers} == {401}
+    pages = {re.sub(r'value="[^"]*"', "", a.text) for a in answers}  # minus the typed email
+    assert len(pages) == 1 and credentials.REFUSED in answers[0].text
 
 
 def test_five_failed_logins_lock_the_account_for_15_minutes(client, tenant, monkeypatch):
     for _ in range(credentials.MAX_FAILED_LOGINS):
         assert _login(client, tenant.email, "not the password").status_code == 401
     locked = _login(client, tenant.email, tenant.password)  # even the right password
-    assert locked.status_code == 429
-    assert "too many failed logins" in locked.text
+    assert locked.status_code == 401
     assert client.get("/", follow_redirects=False).status_code == 303
 
     later = credentials.now() + credentials.LOCKOUT + dt.timedelta(seconds=1)
     monkeypatch.setattr(credentials, "now", lambda: later)
     assert _login(client, tenant.email, tenant.password).status_code == 303
     assert client.get("/").status_code == 200
+
+
+def test_one_address_guessing_across_accounts_is_stopped(client, tenant, monkeypatch):
+    """Spreading guesses over many emails dodges each account's lockout; the per-address
+    limit catches it, even for a right password, and only for that address."""
+    for n in range(credentials.MAX_FAILURES_PER_ADDRESS):
+        assert _login(client, f"guess{n}@example.org", "password1234").status_code == 401
+    stopped = _login(client, tenant.email, tenant.password)
+    assert stopped.status_code == 429 and "from this network" in stopped.text
+    with transaction() as session:  # another address is not held up
+        assert credentials.authenticate_clinician(
+            session, email=tenant.email, password=tenant.password, address="192.0.2.7")
+
+    later = credentials.now() + credentials.ADDRESS_WINDOW + dt.timedelta(seconds=1)
+    monkeypatch.setattr(credentials, "now", lambda: later)
+    assert _login(client, tenant.email, tenant.password).status_code == 303
+
+
+def test_logging_out_ends_every_copy_of_the_session(client, tenant):
+    """A copied cookie (another tab, device, or a thief) stops working at logout."""
+    web_sign_in(client, tenant)
+    copied = TestClient(client.app, cookies=dict(client.cookies))
+    assert copied.get("/", follow_redirects=False).status_code == 200
+    token = csrf_of(client.get("/").text)
+    assert client.post("/logout", data={"csrf_token": token},
+                       follow_redirects=False).status_code == 303
+    assert copied.get("/", follow_redirects=False).status_code == 303  # to the login page
+    web_sign_in(client, tenant)  # and a fresh login works again
+    assert client.get("/", follow_redirects=False).status_code == 200
 
 
 def test_a_success_resets_the_failure_count(client, tenant):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import secrets
@@ -10,13 +9,13 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from service.auth.principal import Principal
 from service.clock import now
 from service.errors import Invalid, TooManyRequests, Unauthorized
-from service.models import ApiKey, Clinician, Organisation
+from service.models import ApiKey, Clinician, LoginFailure, Organisation
 
 _hasher = PasswordHasher()
 
@@ -25,10 +24,6 @@ _hasher = PasswordHasher()
 def _dummy_hash() -> str:
     """Hashed on the first unknown-email login, not at import (argon2 costs ~0.2 s of start-up)."""
     return _hasher.hash("dummy password for constant-time login")
-
-
-MAX_FAILED_LOGINS = 5
-LOCKOUT = dt.timedelta(minutes=15)
 
 
 def hash_token(token: str) -> str:
@@ -63,23 +58,51 @@ def create_clinician(
     return clinician
 
 
-def authenticate_clinician(session: Session, *, email: str, password: str) -> Clinician:
-    """Verify against a dummy hash when the email is unknown, so timing reveals nothing."""
+MAX_FAILED_LOGINS = 5
+LOCKOUT = dt.timedelta(minutes=15)
+MAX_FAILURES_PER_ADDRESS = 20
+ADDRESS_WINDOW = dt.timedelta(minutes=15)
+# One answer for an unknown email, a wrong password and a locked account, so that
+# guessing cannot tell which accounts exist or which one it has locked.
+REFUSED = ("wrong email or password (after 5 failed attempts an account is locked "
+           "for 15 minutes)")
+
+
+def authenticate_clinician(session: Session, *, email: str, password: str,
+                           address: str = "unknown") -> Clinician:
+    """The clinician, if the password is right, the account not locked and the address
+    under its failure limit.
+
+    Every refusal costs one argon2 verification (a dummy hash when there is no account to
+    check), so timing reveals nothing either.
+    """
+    if _recent_failures(session, address) >= MAX_FAILURES_PER_ADDRESS:
+        raise TooManyRequests("too many failed logins from this network; try again in "
+                              "15 minutes")
     clinician = session.scalar(select(Clinician).where(Clinician.email == email.strip().lower()))
-    if clinician is None:
-        with contextlib.suppress(VerificationError):
-            _hasher.verify(_dummy_hash(), password)
-        raise Unauthorized("wrong email or password")
-    if clinician.locked_until_at and clinician.locked_until_at > now():
-        raise TooManyRequests("too many failed logins; try again in 15 minutes")
+    locked = bool(clinician and clinician.locked_until_at and clinician.locked_until_at > now())
+    checked = _dummy_hash() if clinician is None or locked else clinician.password_hash
     try:
-        _hasher.verify(clinician.password_hash, password)
+        _hasher.verify(checked, password)
     except VerificationError:
+        pass
+    else:
+        if clinician is not None and not locked:
+            clinician.failed_logins = 0
+            clinician.locked_until_at = None
+            return clinician
+    session.add(LoginFailure(address=address[:64]))
+    if clinician is not None and not locked:
         _count_failure(session, clinician.id)
-        raise Unauthorized("wrong email or password") from None
-    clinician.failed_logins = 0
-    clinician.locked_until_at = None
-    return clinician
+    raise Unauthorized(REFUSED)
+
+
+def _recent_failures(session: Session, address: str) -> int:
+    """Failures from this address in the window; older rows are deleted on the way."""
+    since = now() - ADDRESS_WINDOW
+    session.execute(delete(LoginFailure).where(LoginFailure.at < since))
+    return session.scalar(select(func.count()).select_from(LoginFailure).where(
+        LoginFailure.address == address[:64], LoginFailure.at >= since)) or 0
 
 
 def _count_failure(session: Session, clinician_id: int) -> None:

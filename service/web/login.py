@@ -16,6 +16,12 @@ from service.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 
+def client_address(request: Request) -> str:
+    """The caller's address as the server sees it; behind a reverse proxy, run uvicorn with
+    --forwarded-allow-ips so this is the browser's address, not the proxy's."""
+    return request.client.host if request.client else "unknown"
+
+
 def _safe_next(target: str | None) -> str:
     """Only a path on this site, so the login page cannot become an open redirect."""
     if target and target.startswith("/") and not target.startswith("//"):
@@ -33,7 +39,8 @@ def login(request: Request, session: SessionDep, email: Annotated[str, Form(max_
           password: Annotated[str, Form(max_length=1000)],
           next: Annotated[str, Form(max_length=2000)] = "/") -> Response:
     try:
-        clinician = authenticate_clinician(session, email=email, password=password)
+        clinician = authenticate_clinician(session, email=email, password=password,
+                                           address=client_address(request))
     except (Unauthorized, TooManyRequests) as exc:
         return render(request, "web/login.html", status_code=exc.status, next=_safe_next(next),
                       email=email, error=exc.detail)
@@ -42,6 +49,6 @@ def login(request: Request, session: SessionDep, email: Annotated[str, Form(max_
 
 
 @router.post("/logout", dependencies=[CsrfDep])
-def logout(request: Request) -> Response:
-    sign_out(request)
+def logout(request: Request, session: SessionDep) -> Response:
+    sign_out(request, session)
     return RedirectResponse("/login", status_code=303)

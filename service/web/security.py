@@ -7,6 +7,8 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from service.api.deps import SessionDep
 from service.auth.credentials import principal_for_clinician
@@ -15,6 +17,7 @@ from service.errors import Forbidden, Unauthorized
 from service.models import Clinician
 
 CLINICIAN_KEY = "clinician_id"
+GENERATION_KEY = "generation"
 CSRF_KEY = "csrf"
 SEEN_KEY = "seen"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -49,18 +52,35 @@ def sign_in(request: Request, clinician: Clinician) -> None:
     """A fresh session on login, so a token planted before it is worthless after."""
     request.session.clear()
     request.session[CLINICIAN_KEY] = clinician.id
+    request.session[GENERATION_KEY] = clinician.session_generation
     csrf_token(request)
 
 
-def sign_out(request: Request) -> None:
+def sign_out(request: Request, session: Session) -> None:
+    """End this session and every other copy of it: the cookie is signed, not stored, so
+    logging out moves the clinician's session generation on and older cookies stop working
+    (on every device: logging out is logging out everywhere)."""
+    clinician = _signed_in(request, session)
+    if clinician is not None:
+        session.execute(update(Clinician).where(Clinician.id == clinician.id).values(
+            session_generation=Clinician.session_generation + 1))
     request.session.clear()
 
 
-def _principal(request: Request, session: SessionDep) -> Principal:
+def _signed_in(request: Request, session: Session) -> Clinician | None:
+    """The clinician this cookie names, if it is of their current session generation."""
     clinician_id = request.session.get(CLINICIAN_KEY)
     clinician = session.get(Clinician, clinician_id) if isinstance(clinician_id, int) else None
+    if clinician is None or request.session.get(GENERATION_KEY) != clinician.session_generation:
+        return None
+    return clinician
+
+
+def _principal(request: Request, session: SessionDep) -> Principal:
+    clinician = _signed_in(request, session)
     if clinician is None:
         request.session.pop(CLINICIAN_KEY, None)
+        request.session.pop(GENERATION_KEY, None)
         raise LoginRequired("please log in")
     principal = principal_for_clinician(clinician)
     request.state.actor = principal.actor
