@@ -9,7 +9,8 @@ target beside its figure and writes bench/results.json.
       mock's own time), service CPU per draft, vs a bare litellm.acompletion (the floor)
   S2  N concurrent drafts with a 2 s mock: throughput as a fraction of ideal N/latency
   S3  fault mix: LLM calls per finished draft, drafts lost, error statuses
-  S4  review reads (GET /api/v1/drafts/{id}) from a second process, 10,000 drafts seeded,
+  S4  review reads (the draft view page, and GET /api/v1/drafts/{id}) from a second
+      process, 10,000 drafts seeded,
       on SQLite and PostgreSQL; plus memory, start-up time, prompt tokens and static prefix
 """
 
@@ -47,6 +48,7 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_DB = "bench_homework"
 PG_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_DB}"
 MODEL = "openai/mock-model"
+BENCH_EMAIL, BENCH_PASSWORD = "bench@example.org", "bench-password-123"
 REQUESTS = [
     "She's stopped going out since the layoff; something tiny to get her moving, she has "
     "coffee on the porch every morning.",
@@ -153,6 +155,8 @@ class Service:
         self._run(["migrate"])
         self.key = self._run(["create-api-key", "--organisation", "Bench",
                               "--name", "bench"]).strip().splitlines()[-1]
+        self._run(["create-clinician", "--organisation", "Bench", "--email", BENCH_EMAIL,
+                   "--name", "Bench Clinician", "--password", BENCH_PASSWORD])
         self.headers = {"Authorization": f"Bearer {self.key}"}
 
     def _run(self, args: list[str]) -> str:
@@ -421,24 +425,39 @@ def seed_drafts(database_url: str, client_id: int, n: int) -> dict[str, Any]:
             "seconds": time.perf_counter() - t0}
 
 
+async def _sign_in(http: httpx.AsyncClient) -> None:
+    """The clinician's session cookie, through the login form as a browser gets it."""
+    page = await http.get("/login")
+    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    r = await http.post("/login", data={"email": BENCH_EMAIL, "password": BENCH_PASSWORD,
+                                        "csrf_token": token})
+    if r.status_code != 303:
+        raise RuntimeError(f"bench login failed: {r.status_code}")
+
+
 async def _load(url: str, key: str, lo: int, hi: int, duration_s: float, concurrency: int,
-                max_requests: int) -> dict[str, Any]:
+                max_requests: int, page: bool) -> dict[str, Any]:
+    """GET the draft JSON (API key) or the clinician's draft view page (session cookie)."""
     rng = random.Random(7)
     latencies: list[float] = []
     codes: Counter[str] = Counter()
-    deadline = time.perf_counter() + duration_s
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"},
-                                 timeout=30, limits=limits) as http:
+    headers = {} if page else {"Authorization": f"Bearer {key}"}
+    path = "/drafts/{}" if page else "/api/v1/drafts/{}"
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30,
+                                 limits=limits) as http:
+        if page:
+            await _sign_in(http)
         for _ in range(min(20, max_requests)):  # warm-up, not counted
             with contextlib.suppress(httpx.HTTPError):
-                await http.get(f"/api/v1/drafts/{rng.randint(lo, hi)}", timeout=5)
+                await http.get(path.format(rng.randint(lo, hi)), timeout=5)
+        deadline = time.perf_counter() + duration_s
 
         async def worker() -> None:
             while time.perf_counter() < deadline and len(latencies) < max_requests:
                 t0 = time.perf_counter()
                 try:
-                    r = await http.get(f"/api/v1/drafts/{rng.randint(lo, hi)}")
+                    r = await http.get(path.format(rng.randint(lo, hi)))
                     codes[str(r.status_code)] += 1
                 except httpx.HTTPError as exc:
                     codes[type(exc).__name__] += 1
@@ -453,22 +472,25 @@ async def _load(url: str, key: str, lo: int, hi: int, duration_s: float, concurr
 
 def load_worker(args: argparse.Namespace) -> None:
     out = asyncio.run(_load(args.url, args.key, args.lo, args.hi, args.duration,
-                            args.concurrency, args.max_requests))
+                            args.concurrency, args.max_requests, args.page))
     print(json.dumps(out))
 
 
 def s4_reads(svc: Service, n_seed: int, duration_s: float, concurrency: int) -> dict[str, Any]:
+    """The draft view page (the S4 target) and the draft JSON, each loaded from a second
+    process for duration_s, over n_seed seeded drafts."""
     seed = seed_drafts(svc.database_url, svc.client_id, n_seed)
-    cmd = [sys.executable, "-m", "bench.run", "--load-worker", "--url", svc.url, "--key",
-           svc.key, "--lo", str(seed["first_id"]), "--hi", str(seed["last_id"]),
-           "--duration", str(duration_s), "--concurrency", str(concurrency),
-           "--max-requests", "200000"]
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, timeout=duration_s + 120,
-                          check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"load worker failed: {done.stderr.decode()[-800:]}")
-    out = json.loads(done.stdout.decode().strip().splitlines()[-1])
-    out["seed"] = seed
+    out: dict[str, Any] = {"seed": seed}
+    for name, flag in (("page", ["--page"]), ("json", [])):
+        cmd = [sys.executable, "-m", "bench.run", "--load-worker", "--url", svc.url, "--key",
+               svc.key, "--lo", str(seed["first_id"]), "--hi", str(seed["last_id"]),
+               "--duration", str(duration_s), "--concurrency", str(concurrency),
+               "--max-requests", "200000", *flag]
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, timeout=duration_s + 120,
+                              check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"load worker failed: {done.stderr.decode()[-800:]}")
+        out[name] = json.loads(done.stdout.decode().strip().splitlines()[-1])
     out["rss_mb_after"] = rss_mb(svc.pid)
     return out
 
@@ -563,10 +585,14 @@ TARGETS: list[tuple[str, str, str, float, str]] = [
     ("RSS after start", "memory.rss_mb_after_start", "<=", 300, "MB"),
     ("RSS after 10,000 drafts", "memory.rss_mb_after_drafts", "<=", 300, "MB"),
     ("start-up to ready (no network)", "startup.seconds", "<=", 3, "s"),
-    ("S4 SQLite review p99", "s4_sqlite.latency_ms.p99", "<=", 20, "ms"),
-    ("S4 SQLite review req/s", "s4_sqlite.rps", ">=", 300, "/s"),
-    ("S4 PostgreSQL review p99", "s4_postgres.latency_ms.p99", "<=", 20, "ms"),
-    ("S4 PostgreSQL review req/s", "s4_postgres.rps", ">=", 300, "/s"),
+    ("S4 SQLite review page p99", "s4_sqlite.page.latency_ms.p99", "<=", 20, "ms"),
+    ("S4 SQLite review page req/s", "s4_sqlite.page.rps", ">=", 300, "/s"),
+    ("S4 SQLite draft JSON p99", "s4_sqlite.json.latency_ms.p99", "<=", 20, "ms"),
+    ("S4 SQLite draft JSON req/s", "s4_sqlite.json.rps", ">=", 300, "/s"),
+    ("S4 PostgreSQL review page p99", "s4_postgres.page.latency_ms.p99", "<=", 20, "ms"),
+    ("S4 PostgreSQL review page req/s", "s4_postgres.page.rps", ">=", 300, "/s"),
+    ("S4 PostgreSQL draft JSON p99", "s4_postgres.json.latency_ms.p99", "<=", 20, "ms"),
+    ("S4 PostgreSQL draft JSON req/s", "s4_postgres.json.rps", ">=", 300, "/s"),
 ]
 
 
@@ -721,6 +747,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--duration", type=float, default=3.0)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--max-requests", type=int, default=100_000)
+    parser.add_argument("--page", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.load_worker:
         load_worker(args)

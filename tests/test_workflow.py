@@ -246,3 +246,22 @@ def test_check_in_in_the_future_is_refused(client, tenant):
                            headers=tenant.integration)
     assert response.status_code == 422
     assert response.json()["field"] == "check_in_date"
+
+
+def test_list_reads_are_attributable_to_each_client_they_showed(client, tenant):
+    """An auditor asking "who saw this client's record?" must find list reads too."""
+    first, second = (make_client(client, tenant, external_id=f"PMS-{n}", name=f"Client {n}")
+                     for n in (1, 2))
+    drafted_ids = {c["id"]: make_draft(client, tenant, c["id"])["id"] for c in (first, second)}
+    with transaction() as session:
+        session.execute(AuditEvent.__table__.delete())
+    assert client.get("/api/v1/clients", headers=tenant.clinician).status_code == 200
+    assert client.get("/api/v1/drafts", headers=tenant.clinician).status_code == 200
+    with transaction() as session:
+        for c in (first, second):
+            seen = {(e.action, e.object_id, e.actor) for e in audit.list_events(
+                session, client_id=c["id"])}
+            actor = f"clinician:{tenant.clinician_id}"
+            assert seen == {("client.list", str(c["id"]), actor),
+                            ("draft.list", str(drafted_ids[c["id"]]), actor)}, seen
+        assert audit.verify(session) == []  # batched events chain like single ones

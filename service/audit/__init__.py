@@ -36,22 +36,39 @@ def record(
     object_id: object, *, client_id: int | None = None, organisation_id: int | None = None,
 ) -> None:
     """Write one event (actor, action, object id; never PHI content) in the caller's transaction."""
+    record_each(session, principal, action, object_type, [(object_id, client_id)],
+                organisation_id=organisation_id)
+
+
+def record_each(
+    session: Session, principal: Principal | None, action: str, object_type: str,
+    objects: Sequence[tuple[object, int | None]], *, organisation_id: int | None = None,
+) -> None:
+    """One event per (object id, client id), chained in order under one lock: a list read
+    is then attributable to every client whose data it returned, for one round trip."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(7301)"))
     else:  # SQLite: no other writer of this process may append between our read and write
         hold_write_lock(session)
     last = _newest(session)
     prev_hash = last.hash if last else GENESIS
-    event = AuditEvent(
-        organisation_id=organisation_id or (principal.organisation_id if principal else None),
-        actor=principal.actor if principal else "system",
-        action=action, object_type=object_type, object_id=str(object_id), client_id=client_id,
-        prev_hash=prev_hash,
-    )
-    event.at = now()
-    event.hash = _digest(prev_hash, event)
-    session.add(event)
+    at = now()
+    for object_id, client_id in objects:
+        event = AuditEvent(
+            organisation_id=organisation_id or (principal.organisation_id if principal else None),
+            actor=principal.actor if principal else "system",
+            action=action, object_type=object_type, object_id=str(object_id),
+            client_id=client_id, prev_hash=prev_hash, at=at,
+        )
+        event.hash = prev_hash = _digest(prev_hash, event)
+        session.add(event)
     session.flush()
+
+
+def list_read(session: Session, principal: Principal, action: str, object_type: str,
+              objects: Sequence[tuple[object, int | None]]) -> None:
+    """Audit a list read: an event per row returned, or one `*` event for an empty page."""
+    record_each(session, principal, action, object_type, objects or [("*", None)])
 
 
 def head(session: Session) -> str | None:

@@ -46,7 +46,7 @@ def list_clients(session: Session, principal: Principal, *, after: int = 0,
     rows = list(session.scalars(
         select(Client).where(Client.organisation_id == principal.organisation_id,
                              Client.id > after).order_by(Client.id).limit(limit)))
-    audit.record(session, principal, "client.list", "client", "*")
+    audit.list_read(session, principal, "client.list", "client", [(c.id, c.id) for c in rows])
     return rows
 
 

@@ -179,7 +179,8 @@ def list_drafts(session: Session, principal: Principal, *, client_id: int | None
     if after is not None:
         query = query.where(Draft.id < after)
     rows = list(session.scalars(query.order_by(Draft.id.desc()).limit(limit)))
-    audit.record(session, principal, "draft.list", "draft", "*", client_id=client_id)
+    audit.list_read(session, principal, "draft.list", "draft",
+                    [(d.id, d.client_id) for d in rows])
     return rows
 
 
