@@ -7,8 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
-from starlette.middleware.base import RequestResponseEndpoint
+from fastapi import FastAPI
 
 from service.api import (
     catalog_routes,
@@ -20,17 +19,13 @@ from service.api import (
     routes,
     webhook_routes,
 )
+from service.api.headers import SecurityHeaders
 from service.api.limits import BodySizeLimit
 from service.catalog import get_catalog
 from service.config import get_settings
 from service.logs import configure_logging
 
 logger = logging.getLogger("homework.app")
-
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
-       "object-src 'none'")
-
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -103,17 +98,7 @@ def create_app() -> FastAPI:
     app.include_router(client_view.router)
     _install_web(app)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        if not request.url.path.startswith("/docs"):
-            response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit)
     return app
 

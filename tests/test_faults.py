@@ -520,7 +520,7 @@ def _hold_the_audit_lock(held: threading.Event, release: threading.Event,
                          released_at: list[float]) -> None:
     """Another request mid-transaction, holding the audit chain's lock until told (or 5 s)."""
     with transaction() as session:
-        audit.record(session, None, "test.holding", "draft", 0)
+        audit.lock_chain(session)
         held.set()
         release.wait(5)
         released_at.append(time.monotonic())

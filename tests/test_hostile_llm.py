@@ -37,7 +37,7 @@ from fastapi.testclient import TestClient
 from markupsafe import escape
 from sqlalchemy import func, select
 
-from service.app import CSP
+from service.api.headers import CSP
 from service.db import transaction
 from service.models import Approval, AuditEvent, CheckIn, Client, Draft, DraftRevision, Resource
 from service.worksheet import Worksheet

@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 
+from sqlalchemy import event as orm_event
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,7 @@ from service.db import hold_write_lock
 from service.models import AuditEvent
 
 GENESIS = "0" * 64
+_PENDING = "audit_pending"
 
 
 def _digest(prev_hash: str, event: AuditEvent) -> str:
@@ -44,25 +46,52 @@ def record_each(
     session: Session, principal: Principal | None, action: str, object_type: str,
     objects: Sequence[tuple[object, int | None]], *, organisation_id: int | None = None,
 ) -> None:
-    """One event per (object id, client id), chained in order under one lock: a list read
-    is then attributable to every client whose data it returned, for one round trip."""
+    """One event per (object id, client id): a list read is then attributable to every
+    client whose data it returned.
+
+    The events are appended when the transaction commits (`_append_pending`), not now: the
+    chain's lock is then held for the append and the commit only, instead of from the first
+    read of a request to its end, which made every review read wait for the one before it.
+    They are still in the request's own transaction, so a read whose audit cannot be
+    written fails with it.
+    """
+    org = organisation_id or (principal.organisation_id if principal else None)
+    actor = principal.actor if principal else "system"
+    session.info.setdefault(_PENDING, []).extend(
+        (org, actor, action, object_type, str(object_id), client_id)
+        for object_id, client_id in objects)
+
+
+def lock_chain(session: Session) -> None:
+    """Serialise appends to the chain: each reads the newest hash, then links to it."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(7301)"))
     else:  # SQLite: no other writer of this process may append between our read and write
         hold_write_lock(session)
+
+
+@orm_event.listens_for(Session, "before_commit")
+def _append_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    lock_chain(session)
     last = _newest(session)
     prev_hash = last.hash if last else GENESIS
     at = now()
-    for object_id, client_id in objects:
-        event = AuditEvent(
-            organisation_id=organisation_id or (principal.organisation_id if principal else None),
-            actor=principal.actor if principal else "system",
-            action=action, object_type=object_type, object_id=str(object_id),
-            client_id=client_id, prev_hash=prev_hash, at=at,
-        )
+    for org, actor, action, object_type, object_id, client_id in pending:
+        event = AuditEvent(organisation_id=org, actor=actor, action=action,
+                               object_type=object_type, object_id=object_id,
+                               client_id=client_id, prev_hash=prev_hash, at=at)
         event.hash = prev_hash = _digest(prev_hash, event)
         session.add(event)
     session.flush()
+
+
+@orm_event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    """Rolled back work was not done, and reads in it were not shown: nothing to log."""
+    session.info.pop(_PENDING, None)
 
 
 def list_read(session: Session, principal: Principal, action: str, object_type: str,
@@ -86,14 +115,14 @@ def verify(session: Session, anchor: str | None = None) -> list[str]:
     prev_hash = GENESIS
     anchor_id, _, anchor_hash = (anchor or "").partition(":")
     anchor_found = anchor is None
-    for event in session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
-        if event.prev_hash != prev_hash:
-            problems.append(f"event {event.id}: link broken (a row was deleted or inserted)")
-        if _digest(event.prev_hash, event) != event.hash:
-            problems.append(f"event {event.id}: content does not match its hash (edited)")
-        if str(event.id) == anchor_id:
-            anchor_found = event.hash == anchor_hash
-        prev_hash = event.hash
+    for row in session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
+        if row.prev_hash != prev_hash:
+            problems.append(f"event {row.id}: link broken (a row was deleted or inserted)")
+        if _digest(row.prev_hash, row) != row.hash:
+            problems.append(f"event {row.id}: content does not match its hash (edited)")
+        if str(row.id) == anchor_id:
+            anchor_found = row.hash == anchor_hash
+        prev_hash = row.hash
     if not anchor_found:
         problems.append(f"anchor {anchor_id}: not in the chain with that hash (newest events "
                         "deleted or the log replaced)")
