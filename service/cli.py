@@ -106,6 +106,12 @@ def draft(args: argparse.Namespace) -> None:
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    if args.workers > 1 and get_settings().database_url.startswith("sqlite"):
+        # The audit chain's append (read the newest hash, then link to it) is serialised by
+        # a lock inside one process; two processes on one SQLite file could fork the chain.
+        raise SystemExit("homework: SQLite serves from one process; for --workers above 1 "
+                         "use PostgreSQL (HOMEWORK_DATABASE_URL=postgresql+psycopg://...)")
+
     uvicorn.run("service.app:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="warning", access_log=False)
 

@@ -115,3 +115,17 @@ def test_audit_list_bad_date_is_a_clear_message(capsys):
         main(["audit", "list", "--since", "last tuesday"])
     assert exit_info.value.code == 2
     assert "not a date" in capsys.readouterr().err
+
+
+def test_serve_refuses_several_processes_on_sqlite(monkeypatch):
+    """Two processes on one SQLite file could fork the audit chain: refused, with the fix."""
+    from service.config import get_settings
+
+    monkeypatch.setenv("HOMEWORK_DATABASE_URL", "sqlite:///somewhere.db")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as refused:
+            main(["serve", "--workers", "2"])
+    finally:
+        get_settings.cache_clear()
+    assert "PostgreSQL" in str(refused.value.code)

@@ -82,8 +82,8 @@ def _group(findings: list[Finding], fields: set[str]) -> dict[str, list[Finding]
 
 def draft_page(session: Session, draft: Draft, edited: Worksheet | None = None) -> DraftPage:
     """The saved revision, or the clinician's unsaved edit re-validated live."""
-    revision = current_revision(session, draft)
     history = revisions(session, draft)
+    revision = next((r for r in history if r.number == draft.current_revision), None)
     saved = revision.worksheet if revision else {}
     if edited is not None:
         worksheet = edited.model_dump(mode="json")
@@ -96,7 +96,8 @@ def draft_page(session: Session, draft: Draft, edited: Worksheet | None = None) 
         worksheet=worksheet, findings=findings, history=history,
         provenance=changes(history[0].worksheet, saved) if history else [],
         unsaved=edited is not None and worksheet != saved)
-    page.approval = session.scalar(select(Approval).where(Approval.draft_id == draft.id))
+    if draft.status == "approved":  # only an approved draft has an approval to show
+        page.approval = session.scalar(select(Approval).where(Approval.draft_id == draft.id))
     if page.approval is not None:
         page.resource = session.scalar(
             select(Resource).where(Resource.approval_id == page.approval.id))

@@ -12,6 +12,9 @@ from service.config import ROOT
 from service.web.security import CLINICIAN_KEY, csrf_token
 
 templates = Jinja2Templates(directory=ROOT / "review_ui" / "templates")
+# Templates are read once: no stat of every template file on every render (the profile of
+# the review page showed it). Restart the server to pick up an edited template.
+templates.env.auto_reload = False
 
 FIELD_LABELS = {
     "title": "Title", "goal": "The client's goal", "rationale": "Why this helps",
