@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test install eval bench bench-quick lint audit-deps screenshots spec-sync lock
+.PHONY: run test install eval bench bench-quick wrk lint audit-deps screenshots spec-sync lock
 
 $(STAMP): requirements-dev.lock requirements-bootstrap.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -38,11 +38,16 @@ eval: $(STAMP)
 	$(BIN)/python -m bench.eval_selection
 	$(BIN)/python -m bench.eval_validator
 
-bench: $(STAMP)
+bench: $(STAMP) wrk
 	$(BIN)/python -m bench.run
 
-bench-quick: $(STAMP)
+bench-quick: $(STAMP) wrk
 	$(BIN)/python -m bench.run --quick
+
+# S4's load generator (Debian's wrk); without it S4 falls back to a Python loader
+wrk:
+	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null 2>&1 || \
+		echo "wrk could not be installed: S4 uses the Python loader (more CPU per request)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

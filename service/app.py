@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -52,6 +53,11 @@ def _warm_up(llm_model: str | None) -> None:
             import service.drafting.llm  # noqa: F401
     except Exception:  # the first request will meet (and report) the same problem
         logger.exception("warm-up failed")
+    # What start-up loaded (litellm's model tables, the catalog, the lexicons) lives as long
+    # as the process: keep it out of the collector's full passes, which otherwise walk it all
+    # and put a long pause on a request now and then.
+    gc.collect()
+    gc.freeze()
 
 
 @asynccontextmanager
