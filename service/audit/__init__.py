@@ -38,7 +38,7 @@ def record(
     session: Session, principal: Principal | None, action: str, object_type: str,
     object_id: object, *, client_id: int | None = None, organisation_id: int | None = None,
 ) -> None:
-    """Write one event (actor, action, object id; never PHI content) in the caller's transaction."""
+    """One event (actor, action, object id; never PHI content) in the caller's transaction."""
     record_each(session, principal, action, object_type, [(object_id, client_id)],
                 organisation_id=organisation_id)
 
