@@ -188,6 +188,7 @@ class Service:
             tail = (self.dir / "serve.log").read_text(errors="replace")[-1500:]
             stop(self.proc)
             raise RuntimeError(f"service did not become ready: {tail}")
+        self.warm_s = self._wait_warm(started)
         with httpx.Client(base_url=self.url, headers=self.headers, timeout=30) as http:
             r = http.put("/api/v1/clients", json={"external_id": "BENCH-1",
                                                    "name": "Alex Example"})
@@ -195,6 +196,18 @@ class Service:
                 raise RuntimeError(f"client upsert failed: {r.status_code} {r.text[:300]}")
             self.client_id = int(r.json()["id"])
         return elapsed
+
+    def _wait_warm(self, started: float) -> float | None:
+        """Seconds from launch until /healthz says the warm-up is done (litellm imported):
+        no scenario is measured while the import still shares the CPU."""
+        deadline = time.monotonic() + 60
+        with httpx.Client(base_url=self.url, timeout=5) as http:
+            while time.monotonic() < deadline:
+                with contextlib.suppress(httpx.HTTPError, ValueError):
+                    if http.get("/healthz").json().get("warm"):
+                        return time.perf_counter() - started
+                time.sleep(0.05)
+        return None
 
     @property
     def pid(self) -> int:
@@ -669,6 +682,7 @@ TARGETS: list[tuple[str, str, str, float, str]] = [
     ("RSS after start", "memory.rss_mb_after_start", "<=", 300, "MB"),
     ("RSS after 10,000 drafts", "memory.rss_mb_after_drafts", "<=", 300, "MB"),
     ("start-up to ready (no network)", "startup.seconds", "<=", 3, "s"),
+    ("start-up to warm (litellm imported)", "startup.warm_seconds", "", 0, "s"),
     ("S4 SQLite review page p99", "s4_sqlite.page.latency_ms.p99", "<=", 20, "ms"),
     ("S4 SQLite review page req/s", "s4_sqlite.page.rps", ">=", 300, "/s"),
     ("S4 SQLite draft JSON p99", "s4_sqlite.json.latency_ms.p99", "<=", 20, "ms"),
@@ -758,7 +772,7 @@ def run(quick: bool) -> dict[str, Any]:
             env = {k: v for k, v in svc.env.items() if k != "LITELLM_LOCAL_MODEL_COST_MAP"}
             svc.env = env
             seconds = svc.start()
-            results["startup"] = {"seconds": seconds}
+            results["startup"] = {"seconds": seconds, "warm_seconds": svc.warm_s}
             results["memory"] = {"rss_mb_after_start": rss_mb(svc.pid)}
         if svc is not None and svc.proc is not None and svc.proc.poll() is None:
             if wanted("s1"):

@@ -58,6 +58,7 @@ def _warm_up(llm_model: str | None) -> None:
     # and put a long pause on a request now and then.
     gc.collect()
     gc.freeze()
+    health.WARM.set()
 
 
 @asynccontextmanager
