@@ -28,6 +28,7 @@ from service.logs import configure_logging
 
 logger = logging.getLogger("homework.app")
 
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Resume pending drafts and send webhooks from the outbox while the server runs."""

@@ -96,7 +96,7 @@ def draft_page(session: Session, draft: Draft, edited: Worksheet | None = None) 
         worksheet=worksheet, findings=findings, history=history,
         provenance=changes(history[0].worksheet, saved) if history else [],
         unsaved=edited is not None and worksheet != saved)
-    if draft.status == "approved":  # only an approved draft has an approval to show
+    if draft.status == DraftStatus.APPROVED:  # only an approved draft has an approval
         page.approval = session.scalar(select(Approval).where(Approval.draft_id == draft.id))
     if page.approval is not None:
         page.resource = session.scalar(
