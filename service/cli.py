@@ -95,7 +95,8 @@ def draft(args: argparse.Namespace) -> None:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return
     print(f"template: {template.id} ({template.name})  drafter: {outcome.drafter}")
-    for key, value in (result["worksheet"] or {}).items():
+    for key, value in (outcome.worksheet.model_dump(mode="json") if outcome.worksheet
+                       else {}).items():
         print(f"  {key}: {value}")
     for f in outcome.findings:
         print(f"  [{f.severity}] {f.code} ({f.field}): {f.message}")

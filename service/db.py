@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from service.config import get_settings
@@ -115,3 +115,9 @@ def transaction() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows a guarded UPDATE matched: SQLAlchemy types `execute` as a Result, and an
+    UPDATE's is a CursorResult, which has the count."""
+    return cast(CursorResult[Any], result).rowcount

@@ -223,7 +223,8 @@ async def complete(messages: list[dict[str, Any]], *, settings: Settings,
             router = _router(settings.llm_model, settings.llm_fallback_model,
                              settings.llm_api_base, settings.llm_timeout_seconds,
                              settings.llm_max_retries, key)
-            response = await router.acompletion(model="primary", messages=messages)
+            response = await router.acompletion(model="primary",
+                                                messages=messages)  # type: ignore[arg-type]
         else:
             response = await _with_retries(messages, settings, json_schema)
     except Exception as exc:

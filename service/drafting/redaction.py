@@ -9,6 +9,7 @@ expressions. The same value always gets the same placeholder, so restoring is ex
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 _MONTHS = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|"
@@ -80,13 +81,19 @@ class Redactor:
     def redact(self, text: str) -> str:
         """Emails and URLs first (they may contain a name), then known values, then patterns."""
         for kind, pattern in _PATTERNS[:2]:
-            text = pattern.sub(lambda m, k=kind: self._placeholder(k, m.group(0)), text)
+            text = pattern.sub(self._replacer(kind), text)
         for pattern in self._known:
-            text = pattern.sub(
-                lambda m: self._placeholder(self._kind_of_known(m.group(0)), m.group(0)), text)
+            text = pattern.sub(self._replacer(None), text)
         for kind, pattern in _PATTERNS[2:]:
-            text = pattern.sub(lambda m, k=kind: self._placeholder(k, m.group(0)), text)
+            text = pattern.sub(self._replacer(kind), text)
         return text
+
+    def _replacer(self, kind: str | None) -> Callable[[re.Match[str]], str]:
+        """The placeholder for a match: of this pattern's kind, or a known value's own."""
+        def replace(match: re.Match[str]) -> str:
+            found = match.group(0)
+            return self._placeholder(kind or self._kind_of_known(found), found)
+        return replace
 
     def restore(self, value: Any) -> Any:
         """Puts the originals back in every string of a JSON-like value."""

@@ -49,7 +49,7 @@ def _rule(frequency: str, until: dt.date | None) -> vRecur:
 def practice_calendar(view: ResourceView, *, practice_name: str = "") -> bytes:
     """An .ics with one recurring, alarmed event for the approved practice."""
     ws = view.worksheet
-    when, minutes = str(ws.get("when") or ""), float(ws.get("duration_minutes") or 10)
+    when, minutes = str(ws.get("when") or ""), float(str(ws.get("duration_minutes") or 10))
     start_time = clock_time(when)
     start = dt.datetime.combine(max(today(), view.resource.created_at.date()),
                                 start_time or DEFAULT_START)
@@ -87,5 +87,5 @@ def _alarm(text: str, trigger: dt.timedelta, *, related_end: bool = False) -> Al
     alarm = Alarm()
     alarm.add("action", "DISPLAY")
     alarm.add("description", text)
-    alarm.add("trigger", trigger, parameters={"RELATED": "END"} if related_end else None)
+    alarm.add("trigger", trigger, parameters={"RELATED": "END"} if related_end else {})
     return alarm

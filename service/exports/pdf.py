@@ -53,7 +53,8 @@ def resource_pdf(view: ResourceView, *, homework_word: str = "practice") -> byte
     if ws.get("rationale"):
         heading("Why this helps")
         para(ws["rationale"])
-    obstacles = [o for o in ws.get("obstacles") or [] if isinstance(o, dict)]
+    listed = ws.get("obstacles")
+    obstacles = [o for o in listed if isinstance(o, dict)] if isinstance(listed, list) else []
     if obstacles:
         heading("If something gets in the way")
         for item in obstacles:

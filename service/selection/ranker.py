@@ -239,9 +239,9 @@ class _Index:
         self.rarity = {k: math.log((n + 1) / len(v)) / math.log(n + 1)
                        for k, v in self.indications.items()}
         self.firsts: dict[str, list[tuple[str, ...]]] = {}
-        for phrase in {*self.indications, *self.techniques}:
-            if phrase:
-                self.firsts.setdefault(phrase[0], []).append(phrase)
+        for words in {*self.indications, *self.techniques}:
+            if words:
+                self.firsts.setdefault(words[0], []).append(words)
 
     def correct(self, word: str) -> str:
         """A misspelt clinical word ("insomina", "anxeity") becomes the catalog's word.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Literal
 
 from rapidfuzz import fuzz
 from rapidfuzz.process import extractOne
@@ -177,7 +178,7 @@ def _reading_grade(ws: Worksheet) -> float | None:
 
 def _finding(code: str, field: str, message: str, ws: Worksheet, template: Template | None,
              request_text: str, today: dt.date) -> Finding:
-    severity = "warning" if code in WARNINGS else "error"
+    severity: Literal["error", "warning"] = "warning" if code in WARNINGS else "error"
     fix = suggest_fix(code, ws, template, request_text, today) if severity == "error" else None
     return Finding(code=code, severity=severity, field=field, message=message, suggested_fix=fix)
 

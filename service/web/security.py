@@ -41,7 +41,7 @@ async def verify_csrf(request: Request) -> None:
     if request.method not in UNSAFE_METHODS:
         return
     expected = request.session.get(CSRF_KEY)
-    sent = request.headers.get("x-csrf-token")
+    sent: object = request.headers.get("x-csrf-token")
     if sent is None:
         sent = (await request.form()).get("csrf_token")
     if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent, expected):

@@ -24,7 +24,7 @@ from standardwebhooks import Webhook
 
 from service import clock
 from service.config import Settings, get_settings
-from service.db import transaction
+from service.db import rowcount, transaction
 from service.errors import Invalid
 from service.models import WebhookDelivery, WebhookEndpoint
 from service.webhooks.endpoints import check_reachable
@@ -63,12 +63,12 @@ def _lease(settings: Settings) -> dt.timedelta:
 def _take(session: Session, row: WebhookDelivery, at: dt.datetime,
           until: dt.datetime) -> bool:
     """The guarded UPDATE: only the server that moves next_attempt_at past `at` sends."""
-    won = session.execute(
+    won = rowcount(session.execute(
         update(WebhookDelivery)
         .where(WebhookDelivery.id == row.id, WebhookDelivery.status == PENDING,
                WebhookDelivery.attempts == row.attempts, WebhookDelivery.next_attempt_at <= at)
         .values(next_attempt_at=until).execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     return won == 1
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from service import audit
 from service.auth.principal import Principal
+from service.db import rowcount
 from service.errors import Conflict, Forbidden, Invalid
 from service.models import Approval, Draft, DraftRevision, Resource
 from service.scope import load
@@ -41,13 +42,13 @@ def approve_revision(session: Session, principal: Principal, draft_id: int, *, r
     current = current_revision(session, draft)
     assert current is not None
     _check_approvable(current, safety_acknowledged)
-    won = session.execute(
+    won = rowcount(session.execute(
         update(Draft)
         .where(Draft.id == draft.id, Draft.status == DraftStatus.IN_REVIEW.value,
                Draft.current_revision == revision)
         .values(status=DraftStatus.APPROVED.value)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if won != 1:
         raise Conflict(f"draft {draft.id} changed while you were approving it; reload it")
     session.refresh(draft)
@@ -87,12 +88,12 @@ def _replace(session: Session, principal: Principal, old_id: int, new: Resource)
     """The approved follow-up takes the old item's place, so the client is never asked to
     keep up both. Guarded: an item already retired (or replaced by a sibling follow-up) stays
     as it is, and the check-ins it had are kept with it."""
-    retired = session.execute(
+    retired = rowcount(session.execute(
         update(Resource)
         .where(Resource.id == old_id, Resource.client_id == new.client_id,
                Resource.status == "active")
         .values(status="retired")
-    ).rowcount
+    ))
     if retired:
         audit.record(session, principal, "resource.replaced", "resource", old_id,
                      client_id=new.client_id)

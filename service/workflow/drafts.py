@@ -15,7 +15,7 @@ from service.catalog import get_catalog, get_template
 from service.clients import identifiers
 from service.clock import now, today
 from service.config import Settings
-from service.db import transaction
+from service.db import rowcount, transaction
 from service.drafting import DraftOutcome, draft_worksheet
 from service.errors import Conflict, Invalid
 from service.models import Client, Draft, DraftRevision
@@ -80,11 +80,11 @@ def current_revision(session: Session, draft: Draft) -> DraftRevision | None:
 
 def _claim(session: Session, draft_id: int) -> bool:
     """Exactly one worker wins the guarded UPDATE, so each draft is drafted once."""
-    won = session.execute(
+    won = rowcount(session.execute(
         update(Draft).where(Draft.id == draft_id, Draft.status == DraftStatus.REQUESTED.value)
         .values(status=DraftStatus.DRAFTING.value, updated_at=now())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     return won == 1
 
 
@@ -193,11 +193,11 @@ def _load_for_change(session: Session, principal: Principal, draft_id: int) -> D
     overwrite (e.g. an edit landing on a draft approved a moment before).
     """
     draft = load(session, principal, Draft, draft_id, for_update=True)
-    held = session.execute(
+    held = rowcount(session.execute(
         update(Draft).where(Draft.id == draft.id, Draft.status == draft.status,
                             Draft.current_revision == draft.current_revision)
         .values(updated_at=now()).execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if held != 1:
         raise Conflict(f"draft {draft.id} changed while you were working on it; reload it")
     return draft
