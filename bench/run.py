@@ -441,9 +441,9 @@ def seed_drafts(database_url: str, client_id: int, n: int) -> dict[str, Any]:
             for table in ("drafts", "draft_revisions"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                   f"(SELECT max(id) FROM {table}))"))
-    # Settle the bulk load as a database that has grown over months would be: on SQLite the
-    # 10,000 drafts leave the write-ahead log tens of MB long, and the first commit under
-    # load would pay for checkpointing all of it; PostgreSQL gets fresh planner statistics.
+    # Settle the bulk load as a database grown over months would be: the write-ahead log
+    # checkpointed on SQLite (else the service's commits would copy it back), fresh planner
+    # statistics on PostgreSQL.
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -451,9 +451,8 @@ def seed_drafts(database_url: str, client_id: int, n: int) -> dict[str, Any]:
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
                 "VACUUM ANALYZE drafts, draft_revisions")
     engine.dispose()
-    # The tens of MB just written sit dirty in the page cache; the service's first commits
-    # (fsync) would wait for the file system to write them all out (measured: p99 ~250 ms
-    # for the first seconds of load). Write them now, as months of use would have.
+    # and the tens of MB just written on disk, not dirty in the page cache for the service's
+    # first fsyncs to wait on (neither step removed the transient `s4_reads` warms past)
     os.sync()
     return {"seeded": n, "first_id": start, "last_id": start + n - 1,
             "seconds": time.perf_counter() - t0}
