@@ -64,8 +64,9 @@ MAX_FAILURES_PER_ADDRESS = 20
 ADDRESS_WINDOW = dt.timedelta(minutes=15)
 # One answer for an unknown email, a wrong password and a locked account, so that
 # guessing cannot tell which accounts exist or which one it has locked.
-REFUSED = ("wrong email or password (after 5 failed attempts an account is locked "
-           "for 15 minutes)")
+_MINUTES = f"{LOCKOUT.total_seconds() / 60:g} minutes"
+REFUSED = (f"wrong email or password (after {MAX_FAILED_LOGINS} failed attempts an account "
+           f"is locked for {_MINUTES})")
 
 
 def authenticate_clinician(session: Session, *, email: str, password: str,
@@ -78,7 +79,7 @@ def authenticate_clinician(session: Session, *, email: str, password: str,
     """
     if _recent_failures(session, address) >= MAX_FAILURES_PER_ADDRESS:
         raise TooManyRequests("too many failed logins from this network; try again in "
-                              "15 minutes")
+                              f"{ADDRESS_WINDOW.total_seconds() / 60:g} minutes")
     clinician = session.scalar(select(Clinician).where(Clinician.email == email.strip().lower()))
     locked = bool(clinician and clinician.locked_until_at and clinician.locked_until_at > now())
     checked = _dummy_hash() if clinician is None or locked else clinician.password_hash

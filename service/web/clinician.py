@@ -42,15 +42,16 @@ def _see(draft_id: int, anchor: str = "") -> RedirectResponse:
 
 @router.get("/")
 def inbox(request: Request, session: SessionDep, principal: ClinicianDep) -> Response:
-    """Drafts awaiting review, grouped per client, newest first."""
-    names = {c.id: c.preferred_name or c.name
-             for c in clients.list_clients(session, principal, limit=1000)}
+    """Drafts awaiting review, grouped per client, newest first; only those clients' names
+    are read."""
     groups: dict[int, list[dict[str, Any]]] = {}
     for draft in drafts.list_drafts(session, principal, limit=200):
         if draft.status in AWAITING:
             errors, warnings = finding_counts(session, draft)
             groups.setdefault(draft.client_id, []).append(
                 {"draft": draft, "errors": errors, "warnings": warnings})
+    names = {c.id: c.preferred_name or c.name for c in clients.list_clients(
+        session, principal, ids=set(groups), limit=max(len(groups), 1))}
     return render(request, "web/inbox.html", groups=groups, names=names)
 
 
