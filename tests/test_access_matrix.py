@@ -31,13 +31,15 @@ from service.webhooks.events import emit
 from tests.factories import PORCH_REQUEST, Tenant, make_client, make_draft
 from tests.test_workflow import _fix_errors
 
-CALLERS = ("anonymous", "own_clinician", "integration", "other_org", "revoked", "own_link",
-           "other_link")
-COLUMNS = {"anon": "anonymous", "own": "own_clinician", "int": "integration",
-           "oth": "other_org", "rev": "revoked", "lnk": "own_link", "olk": "other_link"}
+CALLERS = ("anonymous", "own_clinician", "integration", "other_org", "other_integration",
+           "revoked", "own_link", "other_link")
+COLUMNS = {"ano": "anonymous", "own": "own_clinician", "int": "integration",
+           "oth": "other_org", "oin": "other_integration", "rev": "revoked",
+           "lnk": "own_link", "olk": "other_link"}
 
-# anon: no credential        own: a clinician of the organisation (personal key)
+# ano:  no credential        own: a clinician of the organisation (personal key)
 # int:  its integration key  oth: a clinician of another organisation
+# oin:  another organisation's integration key
 # rev:  a revoked key of it  lnk: the link of the client the objects belong to
 # olk:  the link of another organisation's client
 #
@@ -45,49 +47,51 @@ COLUMNS = {"anon": "anonymous", "own": "own_clinician", "int": "integration",
 # route naming an object answers 404 to another organisation; a collection (no id in the
 # path) answers it within its own organisation, so it gets the success status but none of
 # the first organisation's data (checked below); creating a draft for the first
-# organisation's client is 404. Approval needs a clinician's own credential: the
-# integration key gets 403. The catalog, selection, validation and the API documentation
-# touch no client record: 200 for everyone. A client-view route answers only a link:
-# everyone else sends a token that is no link (404); another client's link sees its own
-# (empty) list but cannot check in on this client's resource (404).
+# organisation's client is 404. Clinical decisions (approve, edit, re-draft, reject,
+# retire) need a clinician's own credential: any integration key gets 403, before any
+# object is looked up; an integration brings clients and requests in and reads results.
+# The catalog, selection, validation and the API documentation touch no client record:
+# 200 for everyone. A client-view route answers only a link: everyone else sends a token
+# that is no link (404); another client's link sees its own (empty) list but cannot check
+# in on this client's resource (404).
 MATRIX_TEXT = """
-method path                                                           anon own int oth rev lnk olk
-PUT    /api/v1/clients                                                401  201 201 201 401 401 401
-GET    /api/v1/clients                                                401  200 200 200 401 401 401
-GET    /api/v1/clients/{client_id}                                    401  200 200 404 401 401 401
-POST   /api/v1/clients/{client_id}/link                               401  201 201 404 401 401 401
-DELETE /api/v1/clients/{client_id}/link                               401  204 204 404 401 401 401
-GET    /api/v1/clients/{client_id}/resources                          401  200 200 404 401 401 401
-POST   /api/v1/drafts                                                 401  201 201 404 401 401 401
-GET    /api/v1/drafts                                                 401  200 200 200 401 401 401
-GET    /api/v1/drafts/{draft_id}                                      401  200 200 404 401 401 401
-PATCH  /api/v1/drafts/{draft_id}                                      401  200 200 404 401 401 401
-POST   /api/v1/drafts/{draft_id}/redraft                              401  200 200 404 401 401 401
-POST   /api/v1/drafts/{draft_id}/approve                              401  201 403 404 401 401 401
-POST   /api/v1/drafts/{draft_id}/reject                               401  200 200 404 401 401 401
-GET    /api/v1/drafts/{draft_id}/revisions                            401  200 200 404 401 401 401
-GET    /api/v1/resources/{resource_id}                                401  200 200 404 401 401 401
-POST   /api/v1/resources/{resource_id}/check-ins                      401  201 201 404 401 401 401
-POST   /api/v1/resources/{resource_id}/retire                         401  200 200 404 401 401 401
-GET    /api/v1/resources/{resource_id}/fhir                           401  200 200 404 401 401 401
-GET    /api/v1/resources/{resource_id}/pdf                            401  200 200 404 401 401 401
-GET    /api/v1/resources/{resource_id}/ics                            401  200 200 404 401 401 401
-POST   /api/v1/webhooks/endpoints                                     401  201 201 201 401 401 401
-GET    /api/v1/webhooks/endpoints                                     401  200 200 200 401 401 401
-DELETE /api/v1/webhooks/endpoints/{endpoint_id}                       401  204 204 404 401 401 401
-GET    /api/v1/webhooks/deliveries                                    401  200 200 200 401 401 401
-POST   /api/v1/webhooks/deliveries/{delivery_id}/replay               401  202 202 404 401 401 401
-GET    /api/v1/templates                                              200  200 200 200 200 200 200
-GET    /api/v1/templates/{template_id}                                200  200 200 200 200 200 200
-GET    /api/v1/templates/{template_id}/printable                      200  200 200 200 200 200 200
-POST   /api/v1/templates/select                                       200  200 200 200 200 200 200
-POST   /api/v1/worksheets/validate                                    200  200 200 200 200 200 200
-GET    /api/v1/client-view/{token}/resources                          404  404 404 404 404 200 200
-POST   /api/v1/client-view/{token}/resources/{resource_id}/check-ins  404  404 404 404 404 201 404
-GET    /openapi.json                                                  200  200 200 200 200 200 200
-GET    /docs                                                          200  200 200 200 200 200 200
-GET    /docs/oauth2-redirect                                          200  200 200 200 200 200 200
-GET    /redoc                                                         200  200 200 200 200 200 200
+method path                                                          ano own int oth oin rev lnk olk
+PUT    /api/v1/clients                                               401 201 201 201 201 401 401 401
+GET    /api/v1/clients                                               401 200 200 200 200 401 401 401
+GET    /api/v1/clients/{client_id}                                   401 200 200 404 404 401 401 401
+POST   /api/v1/clients/{client_id}/link                              401 201 201 404 404 401 401 401
+DELETE /api/v1/clients/{client_id}/link                              401 204 204 404 404 401 401 401
+GET    /api/v1/clients/{client_id}/resources                         401 200 200 404 404 401 401 401
+POST   /api/v1/drafts                                                401 201 201 404 404 401 401 401
+GET    /api/v1/drafts                                                401 200 200 200 200 401 401 401
+GET    /api/v1/drafts/{draft_id}                                     401 200 200 404 404 401 401 401
+PATCH  /api/v1/drafts/{draft_id}                                     401 200 403 404 403 401 401 401
+POST   /api/v1/drafts/{draft_id}/redraft                             401 200 403 404 403 401 401 401
+POST   /api/v1/drafts/{draft_id}/approve                             401 201 403 404 403 401 401 401
+POST   /api/v1/drafts/{draft_id}/reject                              401 200 403 404 403 401 401 401
+GET    /api/v1/drafts/{draft_id}/revisions                           401 200 200 404 404 401 401 401
+GET    /api/v1/resources/{resource_id}                               401 200 200 404 404 401 401 401
+POST   /api/v1/resources/{resource_id}/check-ins                     401 201 201 404 404 401 401 401
+POST   /api/v1/resources/{resource_id}/retire                        401 200 403 404 403 401 401 401
+GET    /api/v1/resources/{resource_id}/fhir                          401 200 200 404 404 401 401 401
+GET    /api/v1/resources/{resource_id}/pdf                           401 200 200 404 404 401 401 401
+GET    /api/v1/resources/{resource_id}/ics                           401 200 200 404 404 401 401 401
+POST   /api/v1/webhooks/endpoints                                    401 201 201 201 201 401 401 401
+GET    /api/v1/webhooks/endpoints                                    401 200 200 200 200 401 401 401
+DELETE /api/v1/webhooks/endpoints/{endpoint_id}                      401 204 204 404 404 401 401 401
+GET    /api/v1/webhooks/deliveries                                   401 200 200 200 200 401 401 401
+POST   /api/v1/webhooks/deliveries/{delivery_id}/replay              401 202 202 404 404 401 401 401
+GET    /api/v1/templates                                             200 200 200 200 200 200 200 200
+GET    /api/v1/templates/{template_id}                               200 200 200 200 200 200 200 200
+GET    /api/v1/templates/{template_id}/printable                     200 200 200 200 200 200 200 200
+POST   /api/v1/templates/select                                      200 200 200 200 200 200 200 200
+POST   /api/v1/worksheets/validate                                   200 200 200 200 200 200 200 200
+GET    /api/v1/client-view/{token}/resources                         404 404 404 404 404 404 200 200
+POST   /api/v1/client-view/{token}/resources/{resource_id}/check-ins 404 404 404 404 404 404 201 404
+GET    /openapi.json                                                 200 200 200 200 200 200 200 200
+GET    /docs                                                         200 200 200 200 200 200 200 200
+GET    /docs/oauth2-redirect                                         200 200 200 200 200 200 200 200
+GET    /redoc                                                        200 200 200 200 200 200 200 200
 """
 
 # The API documentation FastAPI serves itself (plain routes, not APIRoutes): public by design.
@@ -130,6 +134,7 @@ class World:
     def headers(self, caller: str) -> dict[str, str]:
         return {"own_clinician": self.tenant.clinician, "integration": self.tenant.integration,
                 "other_org": self.other_tenant.clinician,
+                "other_integration": self.other_tenant.integration,
                 "revoked": {"Authorization": f"Bearer {self.revoked_key}"}}.get(caller, {})
 
 
@@ -332,7 +337,7 @@ def _call(cell: Cell, method: str, path: str, op: str):  # type: ignore[no-untyp
                              json=body(cell) if callable(body) else body)
 
 
-OUTSIDERS = ("anonymous", "revoked", "other_org", "other_link")
+OUTSIDERS = ("anonymous", "revoked", "other_org", "other_integration", "other_link")
 
 
 @pytest.mark.parametrize("caller", CALLERS)

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
@@ -74,6 +74,9 @@ def install(app: FastAPI) -> None:
             return _respond(request, 422, "Unprocessable content", "the input holds a value "
                             "the database cannot store (such as a NUL character); nothing "
                             "was saved", exc)
+        if isinstance(exc, IntegrityError):  # a unique row another request wrote first
+            return _respond(request, 409, "Conflict", "another request changed the same "
+                            "record at the same moment; nothing was saved, retry", exc)
         if not (exc.connection_invalidated or isinstance(exc, OperationalError)):
             return await _crash(request, exc)
         return _unavailable(request, exc)

@@ -125,7 +125,8 @@ def _answer(principal: Principal, draft_id: int, idempotency: Idempotency,
 def list_drafts(session: SessionDep, principal: PrincipalDep, client_id: ClientFilter = None,
                 status: str | None = None, cursor: Cursor = None,
                 limit: Limit = 50) -> Page[DraftOut]:
-    rows = drafts.list_drafts(session, principal, client_id=client_id, status=status,
+    rows = drafts.list_drafts(session, principal, client_id=client_id,
+                              statuses=None if status is None else [status],
                               after=_cursor(cursor), limit=limit)
     return page([draft_out(session, d) for d in rows], rows[-1].id if rows else None, limit)
 

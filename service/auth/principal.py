@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from service.errors import Forbidden
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -11,9 +13,12 @@ class Principal:
     clinician_id: int | None
     kind: str  # "clinician" (session or personal key) or "integration" (organisation key)
 
-    @property
-    def can_approve(self) -> bool:
-        return self.clinician_id is not None
+    def require_clinician(self, action: str) -> int:
+        """Clinical decisions (approving, editing, re-drafting, rejecting, retiring) are a
+        named clinician's; an integration key only brings requests in and reads results."""
+        if self.clinician_id is None:
+            raise Forbidden(f"{action} needs a clinician's own credential, not an integration key")
+        return self.clinician_id
 
     @property
     def actor(self) -> str:

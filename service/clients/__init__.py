@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Collection
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service import audit
@@ -19,14 +20,20 @@ def upsert_client(
     session: Session, principal: Principal, *, external_id: str, name: str,
     preferred_name: str | None = None, date_of_birth: dt.date | None = None,
 ) -> tuple[Client, bool]:
-    """Create or update by external id; returns (client, created)."""
-    client = session.scalar(select(Client).where(
-        Client.organisation_id == principal.organisation_id, Client.external_id == external_id))
+    """Create or update by external id; returns (client, created). Two systems sending the
+    same new client at once: the loser's insert meets the unique key and it updates."""
+    client = _by_external_id(session, principal, external_id)
     created = client is None
     if client is None:
-        client = Client(organisation_id=principal.organisation_id, external_id=external_id,
-                        name=name)
-        session.add(client)
+        try:
+            with session.begin_nested():
+                client = Client(organisation_id=principal.organisation_id,
+                                external_id=external_id, name=name)
+                session.add(client)
+        except IntegrityError:
+            client, created = _by_external_id(session, principal, external_id), False
+            if client is None:
+                raise
     client.name = name
     client.preferred_name = preferred_name
     client.date_of_birth = date_of_birth
@@ -34,6 +41,11 @@ def upsert_client(
     audit.record(session, principal, "client.created" if created else "client.updated",
                  "client", client.id, client_id=client.id)
     return client, created
+
+
+def _by_external_id(session: Session, principal: Principal, external_id: str) -> Client | None:
+    return session.scalar(select(Client).where(
+        Client.organisation_id == principal.organisation_id, Client.external_id == external_id))
 
 
 def get_client(session: Session, principal: Principal, client_id: int) -> Client:

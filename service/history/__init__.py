@@ -86,6 +86,7 @@ def record_check_in(session: Session, principal: Principal | None, resource: Res
 
 
 def retire_resource(session: Session, principal: Principal, resource_id: int) -> Resource:
+    principal.require_clinician("retiring an item")
     resource = load(session, principal, Resource, resource_id)
     resource.status = "retired"
     audit.record(session, principal, "resource.retired", "resource", resource.id,

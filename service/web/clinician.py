@@ -28,6 +28,7 @@ from service.worksheet import MODALITIES, Preferences
 
 router = APIRouter(include_in_schema=False, dependencies=[CsrfDep])
 Text = Annotated[str, Form(max_length=8000)]
+INBOX_LIMIT = 200  # drafts awaiting review shown at once
 
 
 def start_drafting(background: BackgroundTasks, draft_id: int, settings: Settings) -> None:
@@ -45,11 +46,10 @@ def inbox(request: Request, session: SessionDep, principal: ClinicianDep) -> Res
     """Drafts awaiting review, grouped per client, newest first; only those clients' names
     are read."""
     groups: dict[int, list[dict[str, Any]]] = {}
-    for draft in drafts.list_drafts(session, principal, limit=200):
-        if draft.status in AWAITING:
-            errors, warnings = finding_counts(session, draft)
-            groups.setdefault(draft.client_id, []).append(
-                {"draft": draft, "errors": errors, "warnings": warnings})
+    for draft in drafts.list_drafts(session, principal, statuses=AWAITING, limit=INBOX_LIMIT):
+        errors, warnings = finding_counts(session, draft)
+        groups.setdefault(draft.client_id, []).append(
+            {"draft": draft, "errors": errors, "warnings": warnings})
     names = {c.id: c.preferred_name or c.name for c in clients.list_clients(
         session, principal, ids=set(groups), limit=max(len(groups), 1))}
     return render(request, "web/inbox.html", groups=groups, names=names)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from service import audit
 from service.auth.principal import Principal
 from service.db import rowcount
-from service.errors import Conflict, Forbidden, Invalid
+from service.errors import Conflict, Invalid
 from service.models import Approval, Draft, DraftRevision, Resource
 from service.scope import load
 from service.webhooks.events import emit
@@ -32,8 +32,7 @@ def _check_approvable(revision: DraftRevision, safety_acknowledged: bool) -> Non
 def approve_revision(session: Session, principal: Principal, draft_id: int, *, revision: int,
                      safety_acknowledged: bool = False) -> Resource:
     """Approve exactly one named revision; concurrent approvals race on one guarded UPDATE."""
-    if not principal.can_approve or principal.clinician_id is None:
-        raise Forbidden("approval needs a clinician's own credential, not an integration key")
+    principal.require_clinician("approval")
     draft = load(session, principal, Draft, draft_id)
     if draft.status != DraftStatus.IN_REVIEW:
         raise Conflict(f"draft {draft.id} is {draft.status}; it cannot be approved")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 from anyio import to_thread
@@ -38,9 +39,7 @@ def create_draft(
     if not request_text.strip():
         raise Invalid("the request is empty: describe the client's need", field="request")
     candidates = [c.model_dump() for c in rank_templates(request_text)]
-    if template_id is not None:
-        get_template(template_id)
-    chosen = template_id or candidates[0]["template_id"]
+    chosen = _known(template_id) if template_id else candidates[0]["template_id"]
     draft = Draft(
         organisation_id=principal.organisation_id, client_id=client_id,
         created_by=principal.actor, request_text=request_text,
@@ -52,6 +51,13 @@ def create_draft(
     session.flush()
     audit.record(session, principal, "draft.created", "draft", draft.id, client_id=client_id)
     return draft
+
+
+def _known(template_id: str) -> str:
+    """A template the clinician names is input: unknown is a 422 naming the field."""
+    if template_id not in get_catalog():
+        raise Invalid(f"no template {template_id!r} in the catalog", field="template_id")
+    return template_id
 
 
 def findings_for(worksheet: Worksheet, request_text: str) -> list[Finding]:
@@ -168,14 +174,15 @@ def get_draft(session: Session, principal: Principal, draft_id: int) -> Draft:
 
 
 def list_drafts(session: Session, principal: Principal, *, client_id: int | None = None,
-                status: str | None = None, after: int | None = None,
+                statuses: Collection[str] | None = None, after: int | None = None,
                 limit: int = 50) -> list[Draft]:
-    """Newest first; `after` is the cursor (the last id of the previous page)."""
+    """Newest first; `after` is the cursor (the last id of the previous page). Statuses
+    filter before the limit, so old drafts still awaiting review are not crowded out."""
     query = select(Draft).where(Draft.organisation_id == principal.organisation_id)
     if client_id is not None:
         query = query.where(Draft.client_id == client_id)
-    if status is not None:
-        query = query.where(Draft.status == status)
+    if statuses is not None:
+        query = query.where(Draft.status.in_(list(statuses)))
     if after is not None:
         query = query.where(Draft.id < after)
     rows = list(session.scalars(query.order_by(Draft.id.desc()).limit(limit)))
@@ -211,13 +218,13 @@ def revisions(session: Session, draft: Draft) -> list[DraftRevision]:
 def edit_draft(session: Session, principal: Principal, draft_id: int, *,
                base_revision: int, worksheet: Worksheet) -> DraftRevision:
     """A clinician's edit: a new immutable revision, re-validated; stale bases get 409."""
+    principal.require_clinician("editing a draft")
     draft = _load_for_change(session, principal, draft_id)
     if draft.status != DraftStatus.IN_REVIEW:
         raise Conflict(f"draft {draft.id} is {draft.status}; only drafts in review can be edited")
     if base_revision != draft.current_revision:
         raise Conflict(f"revision {base_revision} is stale; the current one is "
                        f"{draft.current_revision}")
-    worksheet = worksheet.model_copy(update={"template_id": worksheet.template_id})
     revision = add_revision(session, draft, worksheet, principal.actor)
     audit.record(session, principal, "draft.edited", "draft", draft.id, client_id=draft.client_id)
     return revision
@@ -226,11 +233,10 @@ def edit_draft(session: Session, principal: Principal, draft_id: int, *,
 def request_redraft(session: Session, principal: Principal, draft_id: int, *,
                     template_id: str | None = None, instruction: str | None = None) -> Draft:
     """Re-draft on another template or with an instruction ("smaller", "voice note")."""
+    principal.require_clinician("re-drafting")
     draft = _load_for_change(session, principal, draft_id)
     if template_id is not None:
-        if template_id not in get_catalog():
-            raise Invalid(f"no template {template_id!r} in the catalog", field="template_id")
-        draft.template_id = template_id
+        draft.template_id = _known(template_id)
     draft.instruction = instruction
     move(draft, DraftStatus.REQUESTED)
     audit.record(session, principal, "draft.redraft_requested", "draft", draft.id,
@@ -261,12 +267,14 @@ def request_change(session: Session, principal: Principal, draft_id: int, *, kin
                    modality: str = "", cue: str = "") -> Draft:
     """The draft is loaded (and scoped) before the ask is judged: another organisation's
     draft is "not found" whatever the form says."""
+    principal.require_clinician("asking for a change")
     _load_for_change(session, principal, draft_id)
     return request_redraft(session, principal, draft_id,
                            instruction=change_instruction(kind, modality=modality, cue=cue))
 
 
 def reject_draft(session: Session, principal: Principal, draft_id: int, *, reason: str) -> Draft:
+    principal.require_clinician("rejecting a draft")
     draft = _load_for_change(session, principal, draft_id)
     if not reason.strip():
         raise Invalid("say why the draft is rejected", field="reason")

@@ -142,6 +142,7 @@ def follow_up(session: Session, principal: Principal, *, client_id: int, resourc
               review_date: dt.date | None = None) -> Draft | Resource:
     """The new draft, or the retired item; the item is loaded (and scoped) before any input
     is judged, so another organisation's item is "not found" whatever the form says."""
+    principal.require_clinician("a follow-up")
     resource = _active_item(session, principal, client_id, resource_id)
     choice, form = _parse(kind, modality)
     if choice == FollowUp.RETIRE:
