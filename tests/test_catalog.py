@@ -193,9 +193,8 @@ def test_print_template_renders_every_field(env: Environment, catalog: dict[str,
         assert str(escape(item.obstacle)) in html and str(escape(item.plan)) in html
     for citation in t.evidence:
         assert str(escape(citation)) in html
-    assert "<script" not in html.lower()
-    assert not re.search(r"(src|href)=|@import|url\(", html)
-    assert "@media print" in html
+    assert "<script" not in html.lower() and "<style" not in html.lower()  # CSP: no inline
+    assert re.findall(r"(?:src|href)=\"([^\"]*)\"|@import|url\(", html) == ["/static/print.css"]
 
 
 def test_print_template_renders_without_a_worksheet_variable(env: Environment,
@@ -230,3 +229,13 @@ def test_service_render_printable_uses_the_same_template(catalog: dict[str, Temp
     html = render_printable(catalog["exposure_practice"], None)
     assert "safety behaviours dropped" in html
     assert "Foa &amp; Kozak 1986" in html
+
+
+def test_printable_page_satisfies_the_strict_csp(client) -> None:  # type: ignore[no-untyped-def]
+    """Served under style-src 'self': its styles come from the app's own stylesheet."""
+    page = client.get("/api/v1/templates/behavioral_activation/printable")
+    assert page.status_code == 200
+    assert "style-src 'self'" in page.headers["content-security-policy"]
+    assert "<style" not in page.text and " style=" not in page.text
+    sheet = client.get("/static/print.css")
+    assert sheet.status_code == 200 and "@media print" in sheet.text

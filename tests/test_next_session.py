@@ -337,3 +337,39 @@ def test_the_client_list_links_history_and_next_session(client, tenant, signed_i
     html = client.get("/clients").text
     assert f'href="/clients/{c["id"]}"' in html
     assert f'href="/clients/{c["id"]}/next-session"' in html
+
+
+def test_the_history_page_issues_replaces_and_revokes_the_client_link(client, tenant,
+                                                                      signed_in):
+    c, resource = _item(client, tenant)
+    page = client.get(f"/clients/{c['id']}").text
+    assert "has no link" in page and "Revoke the link" not in page
+    issued = client.post(f"/clients/{c['id']}/link", data={"csrf_token": signed_in})
+    assert issued.status_code == 200
+    first = re.search(r'id="link-url" type="text" readonly value="([^"]+)"', issued.text)
+    assert first, "the new link is shown once"
+    assert first.group(1).startswith("http://testserver/c/cl_")
+    assert resource["content_sha256"] and client.get(first.group(1)).status_code == 200
+    again = client.get(f"/clients/{c['id']}").text
+    assert first.group(1) not in again, "only the hash is kept: the link is not shown again"
+    assert "Replace the link" in again and "Revoke the link" in again
+    replaced = client.post(f"/clients/{c['id']}/link", data={"csrf_token": signed_in}).text
+    second = re.search(r'id="link-url" type="text" readonly value="([^"]+)"', replaced)
+    assert second and second.group(1) != first.group(1)
+    assert client.get(first.group(1)).status_code == 404, "replacing revokes the old link"
+    revoked = client.post(f"/clients/{c['id']}/link/revoke", data={"csrf_token": signed_in},
+                          follow_redirects=False)
+    assert revoked.status_code == 303
+    assert client.get(second.group(1)).status_code == 404
+    assert "has no link" in client.get(f"/clients/{c['id']}").text
+    assert client.post(f"/clients/{c['id']}/link").status_code == 403, "CSRF-protected"
+    actions = _actions(tenant)
+    assert actions.count("client_link.issued") == 2 and "client_link.revoked" in actions
+
+
+def test_another_organisation_cannot_issue_this_clients_link(client, tenant, other_tenant):
+    c, _ = _item(client, tenant)
+    csrf = web_sign_in(client, other_tenant)
+    assert client.post(f"/clients/{c['id']}/link", data={"csrf_token": csrf}).status_code == 404
+    assert client.post(f"/clients/{c['id']}/link/revoke",
+                       data={"csrf_token": csrf}).status_code == 404

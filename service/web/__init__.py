@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from service.config import ROOT, get_settings
-from service.web import clinician, errors, login
+from service.web import client_pages, clinician, errors, history_pages, login
 
 
 def install(app: FastAPI) -> None:
@@ -22,20 +22,5 @@ def install(app: FastAPI) -> None:
         https_only=settings.environment == "production")
     app.mount("/static", StaticFiles(directory=ROOT / "review_ui" / "static"), name="static")
     app.state.html_error = errors.render
-    for module in (login, clinician):
-        app.include_router(module.router)
-    _install_optional(app)
-
-
-def _install_optional(app: FastAPI) -> None:
-    """Pages built as separate modules register themselves here."""
-    import importlib
-
-    for name in ("service.web.client_pages", "service.web.history_pages"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
+    for module in (login, clinician, client_pages, history_pages):
         app.include_router(module.router)

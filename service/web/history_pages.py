@@ -45,12 +45,36 @@ def client_list(request: Request, session: SessionDep, principal: ClinicianDep) 
                  clients=clients.list_clients(session, principal, limit=1000))
 
 
+def _history(request: Request, session: Session, principal: Principal, client_id: int,
+             **extra: Any) -> Response:
+    return _page(request, "web/client_history.html",
+                 review=client_history(session, principal, client_id), **extra)
+
+
 @router.get("/clients/{client_id}")
 def history_page(request: Request, client_id: PathId, session: SessionDep,
                  principal: ClinicianDep) -> Response:
     """Every approved item, with its calendar strip of check-ins and its streak."""
-    return _page(request, "web/client_history.html",
-                 review=client_history(session, principal, client_id))
+    return _history(request, session, principal, client_id)
+
+
+@router.post("/clients/{client_id}/link")
+def issue_link(request: Request, client_id: PathId, session: SessionDep,
+               principal: ClinicianDep) -> Response:
+    """A new link replaces the old one. Only its hash is kept, so this page is the one time
+    the clinician sees it, to send or show to the client."""
+    token = clients.issue_client_link(session, principal, client_id)
+    session.commit()
+    return _history(request, session, principal, client_id,
+                    link_url=str(request.base_url).rstrip("/") + f"/c/{token}")
+
+
+@router.post("/clients/{client_id}/link/revoke")
+def revoke_link(request: Request, client_id: PathId, session: SessionDep,
+                principal: ClinicianDep) -> Response:
+    clients.revoke_client_link(session, principal, client_id)
+    session.commit()
+    return RedirectResponse(f"/clients/{client_id}#client-link", status_code=303)
 
 
 def _next_session(request: Request, session: Session, principal: Principal, client_id: int,

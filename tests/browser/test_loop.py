@@ -95,18 +95,19 @@ def test_request_to_next_session(page: Page, browser: Browser, live_server: str,
     screenshot(page, "client-preview")
     assert page.url.startswith(draft_url)
 
-    # The client link: the review screen has no button for it yet, so issue it through the
-    # API with the clinician's own key, as a practice-management system would.
-    with httpx.Client(base_url=live_server, timeout=30) as http:
-        link = http.post(f"/api/v1/clients/{client['id']}/link", headers=tenant.clinician)
-    assert link.status_code == 201, link.text
+    # The client's link, issued from the client's history page and shown there once.
+    page.goto(f"/clients/{client['id']}")
+    page.get_by_role("button", name="Issue a link").click()
+    expect(page.get_by_role("status")).to_contain_text("shown only this once")
+    link_url = page.get_by_role("textbox", name="Link").input_value()
+    assert link_url.startswith(f"{live_server}/c/cl_"), link_url
 
     # The client, in a browser of their own: the list, the item, a check-in, the streak.
     client_context = browser.new_context(base_url=live_server,
                                          viewport={"width": 390, "height": 844})
     try:
         client_page = client_context.new_page()
-        client_page.goto(link.json()["url"])
+        client_page.goto(link_url)
         expect(client_page.get_by_role("heading", name="Your practice", exact=True)).to_be_visible()
         assert_accessible(client_page, "client view")
         screenshot(client_page, "client-view")
@@ -133,3 +134,11 @@ def test_request_to_next_session(page: Page, browser: Browser, live_server: str,
         expect(page.get_by_role("button", name=name).first).to_be_visible()
     assert_accessible(page, "next session")
     screenshot(page, "next-session")
+
+    # The history: the approved item, its calendar strip (the partial day) and its streak.
+    page.goto(f"/clients/{client['id']}")
+    expect(page.locator("ol.strip li.day-partial")).to_have_count(1)
+    expect(page.locator(".streak")).to_contain_text("Compassionate streak")
+    expect(page.get_by_role("button", name="Replace the link")).to_be_visible()
+    assert_accessible(page, "client history")
+    screenshot(page, "client-history")

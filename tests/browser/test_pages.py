@@ -30,10 +30,13 @@ CLINICIAN_PAGES: dict[str, Path] = {
     "draft review": lambda s: f"/drafts/{s.review_draft_id}",
     "approved draft": lambda s: f"/drafts/{s.seeded.draft_id}",
     "next session": lambda s: f"/clients/{s.seeded.client_id}/next-session",
+    "clients": lambda s: "/clients",
+    "client history": lambda s: f"/clients/{s.seeded.client_id}",
 }
 CLIENT_PAGES: dict[str, Path] = {
     "client view": lambda s: s.seeded.client_url,
     "client item": lambda s: f"{s.seeded.client_url}/items/{s.seeded.resource_id}",
+    "printable template": lambda s: "/api/v1/templates/behavioral_activation/printable",
 }
 
 
