@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
+import anyio
 import pytest
 
+from service.clock import today
+from service.config import get_settings
+from service.workflow import drafts as workflow_drafts
+from service.workflow.drafts import run_drafting
 from tests.factories import PORCH_REQUEST, csrf_of, drafted, make_client, make_draft, web_sign_in
 
 SCRIPT = "<script>alert('x')</script>"
@@ -299,4 +305,215 @@ def test_another_organisations_draft_is_not_found(client, tenant, other_tenant):
 def test_logout_ends_the_session(client, signed_in):
     assert client.post("/logout", data={"csrf_token": signed_in},
                        follow_redirects=False).status_code == 303
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+# --- the inbox --------------------------------------------------------------------------
+
+
+def _api(client, tenant, draft_id: int):  # type: ignore[no-untyped-def]
+    return client.get(f"/api/v1/drafts/{draft_id}", headers=tenant.clinician).json()
+
+
+def _reject(client, tenant, draft) -> None:  # type: ignore[no-untyped-def]
+    response = client.post(f"/api/v1/drafts/{draft['id']}/reject", headers=tenant.clinician,
+                           json={"reason": "not now"})
+    assert response.status_code == 200, response.text
+
+
+def _patched(client, tenant, draft, **fields):  # type: ignore[no-untyped-def]
+    """The draft with some fields edited through the API (to vary its findings)."""
+    response = client.patch(f"/api/v1/drafts/{draft['id']}", headers=tenant.clinician, json={
+        "base_revision": draft["current_revision"],
+        "worksheet": {**draft["revision"]["worksheet"], **fields}})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _failed_draft(client, tenant, client_id: int, monkeypatch):  # type: ignore[no-untyped-def]
+    async def crash(**_: object) -> None:
+        raise RuntimeError("drafter bug")
+
+    with monkeypatch.context() as m:
+        m.setattr(workflow_drafts, "draft_worksheet", crash)
+        draft = make_draft(client, tenant, client_id)
+    assert draft["status"] == "drafting_failed", draft
+    return draft
+
+
+def _inbox_groups(html: str) -> list[tuple[str, list[dict[str, str]]]]:
+    """(client heading, rows) per client section, in page order."""
+    groups = []
+    for section in html.split('<section class="card" aria-labelledby="client-')[1:]:
+        name = re.search(r"<h2 [^>]*><a [^>]*>([^<]*)</a></h2>", section).group(1)
+        rows = [{"id": m[0], "status": m[1], "findings": m[2]} for m in re.findall(
+            r'<td><a href="/drafts/(\d+)">.*?<span class="status[^"]*">([^<]*)</span></td>\s*'
+            r"<td>([^<]*)</td>", section.split("</section>")[0], re.S)]
+        groups.append((name, rows))
+    return groups
+
+
+def _counts(draft) -> str:  # type: ignore[no-untyped-def]
+    found = draft["revision"]["findings"] if draft["revision"] else []
+    errors = sum(1 for f in found if f["severity"] == "error")
+    warnings = len(found) - errors
+    return (f"{errors} error{'' if errors == 1 else 's'}, "
+            f"{warnings} warning{'' if warnings == 1 else 's'}")
+
+
+def test_inbox_groups_awaiting_drafts_per_client_newest_first(client, tenant, signed_in,
+                                                               monkeypatch):
+    from tests.test_workflow import _fix_errors
+
+    ann = make_client(client, tenant, "PMS-A", "Ann Alpha")
+    ben = make_client(client, tenant, "PMS-B", "Ben Beta")
+    a1 = make_draft(client, tenant, ann["id"])
+    b1 = _patched(client, tenant, make_draft(client, tenant, ben["id"]), review_date=None,
+                  confidence=3)
+    a_rejected = make_draft(client, tenant, ann["id"])
+    _reject(client, tenant, a_rejected)
+    b2 = _fix_errors(client, tenant, make_draft(client, tenant, ben["id"]))
+    a_approved = _fix_errors(client, tenant, make_draft(client, tenant, ann["id"]))
+    assert client.post(f"/api/v1/drafts/{a_approved['id']}/approve", headers=tenant.clinician,
+                       json={"revision": a_approved["current_revision"]}).status_code == 201
+    b_failed = _failed_draft(client, tenant, ben["id"], monkeypatch)
+    a2 = _patched(client, tenant, make_draft(client, tenant, ann["id"]), title="",
+                  review_date=None)
+    b_rejected = make_draft(client, tenant, ben["id"])  # Ben's is the newest draft of all,
+    _reject(client, tenant, b_rejected)                 # but not one awaiting review
+
+    groups = _inbox_groups(client.get("/").text)
+    assert [name for name, _ in groups] == ["Ann Alpha", "Ben Beta"]
+    expected = {"Ann Alpha": [a2, a1], "Ben Beta": [b_failed, b2, b1]}
+    for name, rows in groups:
+        assert [int(r["id"]) for r in rows] == [d["id"] for d in expected[name]], name
+        for row, draft in zip(rows, expected[name], strict=True):
+            api = _api(client, tenant, draft["id"])
+            assert row["status"] == api["status"].replace("_", " "), row
+            assert row["findings"] == _counts(api), row
+    shown = {r["findings"] for _, rows in groups for r in rows}
+    assert len(shown) >= 3, shown  # the counts differ between drafts, so each was read
+    assert {r["status"] for _, rows in groups for r in rows} == {"in review",
+                                                                  "drafting failed"}
+    html = client.get("/").text
+    for absent in (a_rejected, a_approved, b_rejected):
+        assert f'href="/drafts/{absent["id"]}"' not in html
+
+
+def test_inbox_limit_counts_only_drafts_awaiting_review(client, tenant, signed_in,
+                                                        monkeypatch):
+    from service.web import clinician
+
+    monkeypatch.setattr(clinician, "INBOX_LIMIT", 2)
+    c = make_client(client, tenant)
+    waiting = make_draft(client, tenant, c["id"])
+    for _ in range(3):
+        _reject(client, tenant, make_draft(client, tenant, c["id"]))
+    groups = _inbox_groups(client.get("/").text)
+    assert [[int(r["id"]) for r in rows] for _, rows in groups] == [[waiting["id"]]]
+
+
+# --- progress while drafting ------------------------------------------------------------
+
+
+def test_progress_polls_while_drafting_then_refreshes_the_page(client, tenant, signed_in,
+                                                               monkeypatch):
+    from service.web import clinician
+
+    monkeypatch.setattr(clinician, "start_drafting", lambda *args, **kwargs: None)
+    c = make_client(client, tenant)
+    response = client.post("/drafts", data={"csrf_token": signed_in, "client_id": c["id"],
+                                            "request_text": PORCH_REQUEST},
+                           follow_redirects=False)
+    assert response.status_code == 303
+    draft_id = int(response.headers["location"].rsplit("/", 1)[1])
+    assert _api(client, tenant, draft_id)["status"] == "requested"
+    polling = (f'id="progress" class="card" role="status" hx-get="/drafts/{draft_id}/progress"'
+               ' hx-trigger="every 1s" hx-swap="outerHTML"')
+    assert polling in client.get(f"/drafts/{draft_id}").text
+    pending = client.get(f"/drafts/{draft_id}/progress")
+    assert pending.status_code == 200
+    assert "hx-refresh" not in pending.headers
+    assert polling in pending.text
+
+    anyio.run(run_drafting, draft_id, get_settings())
+
+    assert _api(client, tenant, draft_id)["status"] == "in_review"
+    done = client.get(f"/drafts/{draft_id}/progress")
+    assert done.status_code == 200
+    assert done.headers["hx-refresh"] == "true"
+    assert "hx-get" not in done.text
+    page = client.get(f"/drafts/{draft_id}").text
+    assert 'id="progress"' not in page and 'id="worksheet-form"' in page
+
+
+# --- every field editable in place ------------------------------------------------------
+
+
+def _control(html: str, name: str) -> str:
+    """What the draft page's control for `name` carries: an input's value, a textarea's text,
+    a select's selected option."""
+    tag = re.search(rf'<(input|textarea|select) id="w-{name}"[^>]*>', html)
+    assert tag, f"no control for {name}"
+    if tag.group(1) == "input":
+        return re.search(r'value="([^"]*)"', tag.group(0)).group(1)
+    rest = html[tag.end():]
+    if tag.group(1) == "textarea":
+        return rest.split("</textarea>")[0]
+    selected = re.search(r'<option value="([^"]*)" selected>', rest.split("</select>")[0])
+    return selected.group(1) if selected else ""
+
+
+def test_every_worksheet_field_is_editable_in_place(client, tenant, signed_in):
+    draft = _draft(client, tenant)
+    before = draft["revision"]["worksheet"]
+    text = ("title", "goal", "rationale", "task", "when", "where", "frequency",
+            "done_criteria", "tracking", "backup_cue", "reward", "support_person")
+    marked: dict[str, object] = {name: f"Edited {name} marker" for name in text}
+    marked |= {"duration_minutes": 17.5,
+               "confidence": next(n for n in (7, 4) if n != before["confidence"]),
+               "review_date": str(today() + dt.timedelta(days=23)),
+               "modality": next(m for m in ("calendar", "app") if m != before["modality"]),
+               "steps": ["First edited step", "Second edited step"],
+               "fields": ["edited field one", "edited field two"],
+               "obstacles": [{"obstacle": "Edited obstacle one", "plan": "Edited plan one"},
+                             {"obstacle": "Edited obstacle two", "plan": "Edited plan two"}]}
+    assert all(before.get(k) != v for k, v in marked.items())
+    form = {k: str(v) for k, v in marked.items() if not isinstance(v, list)}
+    form["steps"], form["fields"] = "\n".join(marked["steps"]), "\n".join(marked["fields"])
+    for i, o in enumerate(marked["obstacles"]):
+        form[f"obstacle_{i}"], form[f"plan_{i}"] = o["obstacle"], o["plan"]
+    response = client.post(f"/drafts/{draft['id']}/edit", data={
+        "csrf_token": signed_in, "base_revision": draft["current_revision"], **form},
+        follow_redirects=False)
+    assert response.status_code == 303, response.text
+
+    saved = _api(client, tenant, draft["id"])
+    assert saved["current_revision"] == draft["current_revision"] + 1
+    for name, value in marked.items():
+        assert saved["revision"]["worksheet"][name] == value, name
+    page = client.get(f"/drafts/{draft['id']}").text
+    for name, value in marked.items():
+        if name == "obstacles":
+            for i, o in enumerate(marked["obstacles"]):
+                assert _control(page, f"obstacle_{i}") == o["obstacle"]
+                assert _control(page, f"plan_{i}") == o["plan"]
+        elif isinstance(value, list):
+            assert _control(page, name) == "\n".join(value), name
+        else:
+            assert _control(page, name) == str(value), name
+
+
+# --- the login form's CSRF token --------------------------------------------------------
+
+
+def test_login_without_the_csrf_token_is_refused(client, tenant):
+    credentials = {"email": tenant.email, "password": tenant.password}
+    client.get("/login")  # the session holds a token; the post does not carry it
+    missing = client.post("/login", data=credentials, follow_redirects=False)
+    assert missing.status_code == 403
+    assert client.get("/", follow_redirects=False).status_code == 303
+    forged = client.post("/login", data={**credentials, "csrf_token": "forged"},
+                         follow_redirects=False)
+    assert forged.status_code == 403
     assert client.get("/", follow_redirects=False).status_code == 303
