@@ -258,11 +258,10 @@ def test_ics_books_protected_time_with_a_reminder_and_a_log_prompt(client, tenan
     assert all(str(a["ACTION"]) == "DISPLAY" for a in alarms)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: named weekdays are not booked: days_per_week "
-                   "keeps only a count, so 'every Monday' is booked daily and 'on Tuesdays "
-                   "and Saturdays' on Monday and Thursday")
-@pytest.mark.parametrize(("frequency", "byday"), [("every Monday", ["MO"]),
-                                                  ("on Tuesdays and Saturdays", ["TU", "SA"])])
+@pytest.mark.parametrize(("frequency", "byday"), [
+    ("every Monday", ["MO"]), ("on Tuesdays and Saturdays", ["TU", "SA"]),
+    ("every weekday", ["MO", "TU", "WE", "TH", "FR"]), ("Mon, Wed, Fri", ["MO", "WE", "FR"]),
+    ("every day except Sunday", ["MO", "TU", "WE", "TH", "FR", "SA"])])
 def test_ics_books_the_named_weekdays(client, tenant, frequency, byday):
     world = _world(client, tenant, check_ins=False, frequency=frequency)
     rule = _ics_event(client, tenant, world).get("rrule")

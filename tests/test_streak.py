@@ -14,6 +14,9 @@ MONDAY = dt.date(2026, 11, 30)
 @pytest.mark.parametrize(("frequency", "days"), [
     ("once a day", 7), ("every morning", 7), ("5 days a week", 5), ("three times a week", 3),
     ("Mon, Wed and Fri", 3), ("twice a week", 2), ("once a week", 1),
+    ("every Monday", 1), ("every weekday", 5), ("weekends", 2),
+    ("every day except Sunday", 6), ("every morning in the sun", 7),
+    ("sat on the porch, every evening", 7),
 ])
 def test_days_per_week(frequency, days):
     assert days_per_week(frequency) == days

@@ -14,7 +14,7 @@ from icalendar import Alarm, Calendar, Event, vRecur
 
 from service.clock import today
 from service.history import ResourceView
-from service.history.streak import days_per_week
+from service.history.streak import days_per_week, named_days
 
 _CLOCK = re.compile(r"\b(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)\b|\b(\d{1,2})[:.](\d{2})\b", re.I)
 _WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
@@ -37,10 +37,12 @@ def clock_time(when: str) -> dt.time | None:
 
 
 def _rule(frequency: str, until: dt.date | None) -> vRecur:
-    per_week = days_per_week(frequency)
+    """The named days if it names them ("Mondays and Thursdays"), else a count of days
+    spread over the week ("3 times a week": Monday, Wednesday, Friday)."""
+    days = named_days(frequency) or _SPREAD.get(days_per_week(frequency), [])
     rule: dict[str, object] = {"freq": "daily"}
-    if 0 < per_week < 7:
-        rule = {"freq": "weekly", "byday": [_WEEKDAYS[i] for i in _SPREAD[per_week]]}
+    if 0 < len(days) < 7:
+        rule = {"freq": "weekly", "byday": [_WEEKDAYS[i] for i in days]}
     if until:
         rule["until"] = dt.datetime.combine(until, dt.time(23, 59))
     return vRecur(rule)
