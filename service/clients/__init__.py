@@ -68,12 +68,47 @@ def list_clients(session: Session, principal: Principal, *, after: int = 0,
 
 
 def identifiers(client: Client) -> list[str]:
-    """What must never leave the service: the client's known identifiers."""
+    """What must never leave the service: the client's known identifiers, the date of birth
+    in every spelling a clinician might type it."""
     values = [client.name, client.preferred_name, client.external_id]
     if client.date_of_birth:
-        values.append(client.date_of_birth.isoformat())
+        values.extend(date_spellings(client.date_of_birth))
     values.extend(part for part in client.name.split() if len(part) > 2)
     return [v for v in values if v]
+
+
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
+                "September", "October", "November", "December")
+
+
+def date_spellings(day: dt.date) -> list[str]:
+    """12 April 1987 as 1987-04-12, 12/04/1987, 4/12/87 (d/m/y and m/d/y; / - . apart;
+    zero-padded or not; four- or two-digit year), 12 April 1987, April 12, 1987, 12 Apr 87,
+    12th April and the like (month names in English, fixed rather than the locale's)."""
+    days = {str(day.day), f"{day.day:02d}"}
+    months = {str(day.month), f"{day.month:02d}"}
+    years = {str(day.year), f"{day.year % 100:02d}"}
+    spellings = {day.isoformat()}
+    for sep in "/-.":
+        for d in days:
+            for m in months:
+                spellings.add(sep.join((str(day.year), m, d)))  # y/m/d
+                for y in years:
+                    spellings.add(sep.join((d, m, y)))  # d/m/y
+                    spellings.add(sep.join((m, d, y)))  # m/d/y
+    suffix = "th" if 10 <= day.day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(
+        day.day % 10, "th")
+    full = _MONTH_NAMES[day.month - 1]
+    names = {full, full[:3], f"{full[:3]}."} | ({"Sept"} if day.month == 9 else set())
+    for month in names:
+        for d in (*days, f"{day.day}{suffix}"):
+            spellings.add(f"{d} {month}")  # the birthday, year left out: 12 April
+            if month != "May":  # but "you may 3 times a week" is no birthday
+                spellings.add(f"{month} {d}")
+            for y in years:
+                spellings |= {f"{d} {month} {y}", f"{d} {month}, {y}", f"{d} of {month} {y}",
+                              f"{month} {d} {y}", f"{month} {d}, {y}"}
+    return sorted(spellings)
 
 
 def issue_client_link(session: Session, principal: Principal, client_id: int) -> str:
