@@ -5,10 +5,15 @@ What it takes from the request and the clinician, in order of precedence:
 - the goal: the clinician's stated aim ("wants to get back to climbing"), in the client's
   second person, unless it is jargon or too thin; otherwise the template's plain goal,
   with the life event it follows ("after the layoff");
-- `when`: a cue in the draft instruction ("cue: after lunch"), then the clinician's known
-  daily cues, then a routine the request mentions ("coffee on the porch every morning"),
-  then the template's default cue;
-- the form: the instruction ("as a voice note"), then `preferred_modality`, then hints in
+- `when`: a cue in the draft instruction ("tie it to this cue: after lunch", "tie it to the
+  school run", "after she drops the kids off"), then the clinician's known daily cues, then
+  a routine the request mentions ("coffee on the porch every morning"), then the
+  template's default cue;
+- `where`: a place the request names ("at his desk", "in the car park"), else the
+  template's default place;
+- the client's own words: a quoted thought, part or phrase ("'I'm a fraud'") shows in the
+  goal and a step, quoted as theirs (left out of tone-checked text if it is harsh);
+- the form: the instruction ("make it a voice note"), then `preferred_modality`, then hints in
   the request ("rather talk than write");
 - the size: "tiny" in the request or "smaller" in the instruction gives the minimum viable
   dose; both, or "even smaller", halve it and make it less often.
@@ -24,6 +29,7 @@ import datetime as dt
 import re
 
 from service.catalog import Template
+from service.validation import language as lang
 from service.validation.cues import find_cue, find_place
 from service.validation.fixes import rationale_from
 from service.worksheet import Modality, Obstacle, Preferences, Worksheet
@@ -44,7 +50,25 @@ _FORMS: tuple[tuple[Modality, re.Pattern[str]], ...] = (
                                 r"(friend|partner))\b", re.I)),
     ("paper", re.compile(r"\b(paper|printed|worksheet|on paper|written)\b", re.I)),
 )
-_CUE_IN_INSTRUCTION = re.compile(r"\bcue:\s*([^.;\n]{3,80})", re.I)
+# A cue in the instruction: labelled ("tie it to this cue: ..."), tied ("tie it to the school
+# run") or bare ("after she drops the kids off"). Its text is cut out before the rest is read
+# for form and size, so "after she checks her phone" is a cue, not a switch to the app.
+# Where a free-text cue ends: punctuation, or the next ask ("... and make it smaller").
+_CUE_END = (r"(?=\s*(?:[.;,?!\n]|$|\b(?:and|but|then) (?:make|do|have|change|keep|use|put|"
+            r"switch|turn|as)\b|\bplease\b|\bas an? \b|\bin an? \b))")
+_CUE_LABEL = re.compile(r"\bcue:\s*([^.;\n]{3,200})", re.I)
+_CUE_TIED = re.compile(
+    r"\b(?:tie|tied|link|linked|attach|attached|anchor|anchored|hook|hooked|pair|paired|connect|"
+    r"connected|stack|stacked)\s+(?:(?:it|this|that|the (?:task|practice))\s+)?(?:on\s*)?"
+    rf"(?:to|with|onto)\s+([^.;,?!\n]{{3,80}}?){_CUE_END}", re.I)
+_CUE_BARE = re.compile(
+    r"(?:^|[,;.]\s*|\b(?:and|but|do it|make it|have it|move it|set it|please)\s+)"
+    r"((?:right |straight |just )?(?:after|before|as soon as|once (?:she|he|they|you)\b|"
+    rf"when(?:ever)?|first thing|at \d)[^.;,?!\n]{{2,80}}?){_CUE_END}", re.I)
+_NOT_A_CUE = re.compile(r"\b(session|review|appointment|next week|this week)\b|"
+                        r"^(an? |the )?(voice notes?|app|calendar|paper|worksheet|conversation)$",
+                        re.I)
+_SUBJECT = re.compile(r"\b(she|he|they)\b", re.I)
 _AIM = re.compile(
     r"\b(?:wants?|would like|'d like|wd like|hopes?|hoping|goal is|aim is|so (?:she|he|they) "
     r"can|to be able)\s+(?:to\s+)?(?:be able to\s+)?((?:[a-z'’-]+\s+){1,14}?[a-z'’-]+)"
@@ -127,9 +151,25 @@ PLAIN_WORDS = (
     (r"\bmastery\b", "getting things done"),
 )
 _PLAIN = tuple((re.compile(p), r) for p, r in PLAIN_WORDS)
-_PRONOUNS = ((r"\b(herself|himself|themselves|themself)\b", "yourself"),
-             (r"\b(her|his|their)\b", "your"), (r"\b(she|he|they)\b", "you"),
-             (r"\b(she's|he's|they're)\b", "you're"))
+# The request speaks of the client; the worksheet speaks to them. Order matters: "she's"
+# before "she" (else "you's"), "she orders" before "she" (else "you orders"), object "her"
+# ("ask her to") before possessive "her" ("her coffee").
+_PRONOUNS = (
+    (r"\b(?:herself|himself|themselves|themself)\b", "yourself"),
+    (r"\b(?:she|he)['’]s\s+((?:never|not|just|already|always)\s+)?(?=(?:been|got|gotten|had|"
+     r"gone|done|made|lost|left|started|stopped|tried|taken|given|become)\b)", r"you've \1"),
+    (r"\b(?:she|he)['’]s\b|\bthey['’]re\b", "you're"),
+    (r"\bhim\b", "you"),  # "them" is as often the worries or the parts as the client
+    (r"\bher(?=\s*(?:[.,;:!?)]|$)|\s+(?:to|and|or|with|about|at|in|on|up|down|out|off|back|"
+     r"feel|a|an|the|that|this|when|if|so|too|again|through|from|for|into)\b)", "you"),
+    (r"\b(?:her|his|their)\b", "your"),
+    (r"\b(?:she|he|they)\b", "you"),
+)
+_SHE_VERB = re.compile(r"\b(?:she|he)\s+((?:also|always|never|often|usually|sometimes|only|"
+                       r"just|still|really|even|then|now|already)\s+)?([a-z'’]+)\b", re.I)
+_AND_VERB = re.compile(r"\band ([a-z]+s)(?= (?:a|an|the|her|his|their|some|it|to)\b)", re.I)
+_IRREGULAR = {"is": "are", "was": "were", "has": "have", "does": "do", "goes": "go",
+              "isn't": "aren't", "wasn't": "weren't", "hasn't": "haven't", "doesn't": "don't"}
 
 
 def plain(text: str, template: Template) -> str:
@@ -139,10 +179,39 @@ def plain(text: str, template: Template) -> str:
     return re.sub(re.escape(template.name), "this practice", text, flags=re.I)
 
 
+def _base_verb(word: str) -> str:
+    """"orders" -> "order", "tries" -> "try", "watches" -> "watch": the verb after "you"."""
+    low = word.lower().replace("’", "'")
+    if low in _IRREGULAR:
+        return _IRREGULAR[low]
+    if len(low) < 3 or not low.endswith("s") or low.endswith(("ss", "us", "is", "'s")):
+        return word
+    if low.endswith("ies") and len(low) > 4:
+        return word[:-3] + "y"
+    if low.endswith(("shes", "ches", "xes", "zes", "oes")):
+        return word[:-2]
+    return word[:-1]
+
+
+def _keep_case(match: re.Match[str], replacement: str) -> str:
+    """"She" at the start of a sentence becomes "You", not "you"."""
+    return replacement[:1].upper() + replacement[1:] if match.group(0)[:1].isupper() \
+        else replacement
+
+
 def _second_person(text: str) -> str:
+    """The request's "she orders her coffee" as the client reads it: "you order your coffee"."""
+    if _SHE_VERB.search(text):  # "she drops the kids off and has a coffee": both verbs
+        text = _AND_VERB.sub(lambda m: f"and {_base_verb(m.group(1))}", text)
+    text = _SHE_VERB.sub(lambda m: _keep_case(m, f"you {m.group(1) or ''}{_base_verb(m.group(2))}"),
+                         text)
     for pattern, replacement in _PRONOUNS:
-        text = re.sub(pattern, replacement, text, flags=re.I)
+        text = _sub_keeping_case(pattern, replacement, text)
     return text
+
+
+def _sub_keeping_case(pattern: str, replacement: str, text: str) -> str:
+    return re.sub(pattern, lambda m: _keep_case(m, m.expand(replacement)), text, flags=re.I)
 
 
 def _stated_aim(request: str) -> str | None:
@@ -212,18 +281,144 @@ def _routine_cue(request: str) -> tuple[str, str | None] | None:
     return cue, where
 
 
+# Places the request names, longest first ("car park" before "car" and "park"). Generic
+# ones ("at work") count only when nothing more specific is named.
+_PLACE_NOUNS = (
+    "car park|parking lot|kitchen table|dining table|living room|front room|sitting room|"
+    "staff room|break room|waiting room|locker room|school toilets|school gates?|bus stop|"
+    "train station|garden shed|front door|back door|front step|doorstep|desk|garage|office|"
+    "car|bedroom|bathroom|kitchen|lounge|sofa|couch|bath|shower|garden|shed|porch|balcony|"
+    "patio|hallway|bus|train|tube|tram|platform|station|park|gym|library|classroom|toilets?|"
+    "canteen|allotment|supermarket|shops?|café|cafe|church|pool|stairs")
+_PLACE = re.compile(rf"\b(on|in|at|by|inside)\s+(the|her|his|their|my|your|a|an)\s+"
+                    rf"((?:[a-z]+['’]s\s+|[a-z]+\s+(?=(?:{_PLACE_NOUNS})\b))?"
+                    rf"(?:{_PLACE_NOUNS}))\b", re.I)
+_GENERAL_PLACE = re.compile(r"\bat (work|school|uni|college|home)\b", re.I)
+
+
+def named_place(request: str, *, in_the_moment: bool = True) -> str | None:
+    """"at his desk" -> "At your desk": the place the request names, in the client's words.
+    "At work" is where the trouble happens, so it is the place only for a practice done in
+    the moment ("wherever it happens"), not for one done at a set place (a worry period)."""
+    if m := _PLACE.search(request):
+        prep, det, place = m.groups()
+        det = "your" if det.lower() in {"her", "his", "their", "my"} else det.lower()
+        return f"{prep.capitalize()} {det} {place.lower()}"
+    if in_the_moment and (m := _GENERAL_PLACE.search(request)):
+        return f"At {m.group(1).lower()}"
+    return None
+
+
+def _where(request: str, routine_place: str | None, default: str) -> str:
+    in_the_moment = bool(re.search(r"\b(wherever|the place)\b", default, re.I))
+    return (named_place(request, in_the_moment=in_the_moment) or find_place(request)
+            or routine_place or default)
+
+
+# The client's own words, quoted in the request: 'I'm a fraud', her 'reset', "floaty".
+# An apostrophe inside a word ("I'm", "father's") neither opens nor closes a quote.
+_QUOTE = re.compile(
+    r"(?<![\w'’])['‘]((?:[^'‘’\n]|(?<=\w)['’](?=\w)){2,80}?)['’](?![\w'’])"
+    r"|[\"“]([^\"“”\n]{2,80}?)[\"”]")
+_THOUGHT_BEFORE = re.compile(
+    r"\b(tell|tells|telling|told|say|says|saying|call|calls|calling|think|thinks|thinking|"
+    r"thought|thoughts|hear|hears|hearing|voice|believes?|convinced|critic|labels?)\b", re.I)
+_FIRST_PERSON = re.compile(r"^(i|i'm|i’m|i'll|i've|i am|you|you're|you’re|nobody|no one|"
+                           r"everyone|everybody|why|what if)\b", re.I)
+_NOT_THEIR_WORDS = re.compile(r"having the thought|\b(cbt|dbt|act|ifs|erp|pmr|homework|"
+                              r"worksheet|template|technique|skill)\b", re.I)
+_WORDS_STEP = {
+    "thought": 'Your words for the thought: "{}".',
+    "part": 'The part you named: the "{}".',
+    "feeling": 'Your words for how it feels: "{}".',
+    "word": 'In your own words: "{}".',
+}
+
+
+def _quote_kind(before: str, after: str, quote: str) -> str:
+    """What the quoted words are, from what surrounds them: it decides how they are shown."""
+    if re.match(r"\s*part\b", after, re.I):
+        return "part"
+    if (_FIRST_PERSON.match(quote) or _THOUGHT_BEFORE.search(before[-40:])
+            or re.match(r"\s*thoughts?\b", after, re.I)):
+        return "thought"
+    return "feeling" if re.search(r"\bfeel(s|ing)?\s*$", before, re.I) else "word"
+
+
+def client_words(request: str) -> tuple[str, str] | None:
+    """(the client's first quoted words, their kind), skipping quoted techniques
+    ("practise saying 'I'm having the thought that...'")."""
+    for m in _QUOTE.finditer(request):
+        quote = (m.group(1) or m.group(2)).strip()
+        before = request[:m.start()]
+        if (_NOT_THEIR_WORDS.search(quote) or len(quote.split()) > 12
+                or re.search(r"\b(practi[sc]e|try|use|using)\s+(saying\s+)?$", before, re.I)):
+            continue
+        return quote, _quote_kind(before, request[m.end():], quote)
+    return None
+
+
+def _harsh(words: str) -> bool:
+    """Harsh words ("you're worthless") stay out of the text the tone check reads."""
+    return bool(lang.SHAMING.search(lang.NOT_SHAMING.sub("", words.lower())))
+
+
+def _goal_with_words(goal: str, words: tuple[str, str] | None) -> str:
+    """The goal names the client's thought or part when it is about thoughts or parts."""
+    if not words or words[0].lower() in goal.lower():
+        return goal
+    quote, kind = words
+    if kind == "thought" and re.search(r"\bthoughts?\b", goal, re.I):
+        return f'{goal}, like "{quote}"'
+    if kind == "part" and re.search(r"\bparts?\b", goal, re.I):
+        return f'{goal}, like the "{quote}"'
+    return goal
+
+
+def _words_steps(words: tuple[str, str] | None, goal: str) -> list[str]:
+    """One step that quotes the client, unless the goal already does or the words are harsh."""
+    if not words or _harsh(words[0]) or words[0].lower() in goal.lower():
+        return []
+    return [_WORDS_STEP[words[1]].format(words[0])]
+
+
 def _as_cue(cue: str) -> str:
+    """A cue that reads as one: "the school run" -> "Right after the school run"."""
     cue = cue.strip().rstrip(".")
-    if not re.match(r"(?i)(right |straight |just )?(after|before|when|as soon as|at|on|during|"
-                    r"first thing|every|each)\b", cue):
+    if re.match(r"\d", cue):
+        cue = f"At {cue}"
+    elif not re.match(r"(?i)(right |straight |just )?(after|before|when|as soon as|once|at|on|"
+                      r"during|first thing|every|each)\b", cue):
         cue = f"Right after {cue[0].lower()}{cue[1:]}"
     return cue[0].upper() + cue[1:]
 
 
-def _when(request: str, instruction: str, preferences: Preferences,
+def _usable_cue(cue: str) -> bool:
+    """A vague cue ("when she can") would be a `missing_when` error: better the next source."""
+    if len(cue) < 3 or _NOT_A_CUE.search(cue):
+        return False
+    return not lang.VAGUE_WHEN.search(cue) or bool(lang.TRIGGERED.search(cue))
+
+
+def instruction_cue(instruction: str) -> tuple[str | None, str]:
+    """(the cue the instruction asks for, the rest of the instruction, to read for form and
+    size). A labelled cue is the clinician's wording, kept as typed unless it speaks of the
+    client ("after she ..."); free text is put in the client's second person."""
+    for pattern, as_typed in ((_CUE_LABEL, True), (_CUE_TIED, False), (_CUE_BARE, False)):
+        m = pattern.search(instruction)
+        if not m:
+            continue
+        raw = m.group(1).strip(" '\"“”‘’")
+        cue = raw if as_typed and not _SUBJECT.search(raw) else _second_person(raw)
+        if _usable_cue(cue):
+            return _as_cue(cue), instruction[:m.start(1)] + instruction[m.end(1):]
+    return None, instruction
+
+
+def _when(request: str, asked_cue: str | None, preferences: Preferences,
           default: str) -> tuple[str, str | None]:
-    if m := _CUE_IN_INSTRUCTION.search(instruction):
-        return _as_cue(m.group(1)), None
+    if asked_cue:
+        return asked_cue, None
     if preferences.known_cues:
         return _as_cue(preferences.known_cues[0]), None
     if routine := _routine_cue(request):
@@ -280,12 +475,15 @@ def _title(word: str, goal: str) -> str:
 def draft_offline(*, request_text: str, template: Template, preferences: Preferences,
                   review_date: dt.date, instruction: str | None = None) -> Worksheet:
     """Honest by construction: the title says it was drafted offline."""
-    instruction = instruction or ""
+    asked_cue, instruction = instruction_cue(instruction or "")
     level = _size(request_text, instruction)
     dose = template.minimum_viable_dose if level else template.default_practice
     modality = _modality(request_text, instruction, preferences)
-    when, routine_place = _when(request_text, instruction, preferences, dose.cue)
+    when, routine_place = _when(request_text, asked_cue, preferences, dose.cue)
     goal = derive_goal(request_text, template)
+    words = client_words(request_text)
+    shown_goal = _goal_with_words(goal, words)
+    spoken_goal = goal if words and _harsh(words[0]) else shown_goal
     variation = getattr(template.variations, modality, template.variations.app)
     tracking = template.tracking if modality == "paper" else f"{variation} {template.tracking}"
 
@@ -295,16 +493,16 @@ def draft_offline(*, request_text: str, template: Template, preferences: Prefere
     return Worksheet(
         template_id=template.id,
         title=_title(preferences.homework_word or "practice", goal),
-        goal=goal,
-        rationale=client(rationale_from(template, _gerund(goal))),
+        goal=shown_goal,
+        rationale=client(rationale_from(template, _gerund(spoken_goal))),
         task=client(dose.task), when=when,
-        where=find_place(request_text) or routine_place or dose.where,
+        where=_where(request_text, routine_place, dose.where),
         duration_minutes=_duration(request_text, instruction, template, level),
         frequency=_frequency(dose.frequency, level), done_criteria=client(dose.done_criteria),
         tracking=client(tracking),
         obstacles=[Obstacle(obstacle=client(o.obstacle), plan=client(o.plan))
                    for o in template.obstacles],
         confidence=None, review_date=review_date, modality=modality,
-        steps=[client(s) for s in (*template.steps, variation)],
+        steps=[*_words_steps(words, goal), *(client(s) for s in (*template.steps, variation))],
         fields=list(template.fields),
     )
