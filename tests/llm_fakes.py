@@ -42,6 +42,18 @@ def anthropic_body(content: str, *, input_tokens: int = 1200, output_tokens: int
     }
 
 
+def anthropic_tool_body(worksheet: dict[str, Any], *, name: str = "json_tool_call",
+                        input_tokens: int = 1200, output_tokens: int = 300,
+                        model: str = "claude-sonnet-4-20250514") -> dict[str, Any]:
+    """Anthropic's answer when structured output is asked for as a forced tool call."""
+    return {
+        "id": "msg_test", "type": "message", "role": "assistant", "model": model,
+        "content": [{"type": "tool_use", "id": "toolu_test", "name": name, "input": worksheet}],
+        "stop_reason": "tool_use", "stop_sequence": None,
+        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+    }
+
+
 def good_worksheet(template: Template, *, review_date: dt.date,
                    goal: str = "feel less anxious about work") -> dict[str, Any]:
     """A worksheet that passes the validator with no error (confidence is left null)."""
@@ -103,12 +115,17 @@ def prompt_of(request: httpx.Request) -> str:
     return "\n".join(str(m.get("content")) for m in json.loads(request.content)["messages"])
 
 
-def good_answer(request: httpx.Request, **changes: Any) -> httpx.Response:
-    """A passing worksheet for the template the prompt names, as a good model answers."""
+def good_answer(request: httpx.Request, *, prompt_tokens: int = 1200,
+                completion_tokens: int = 300, model: str = "test-model",
+                **changes: Any) -> httpx.Response:
+    """A passing worksheet for the template the prompt names, as a good model answers;
+    `changes` are worksheet fields, the rest the answer's usage and model."""
     from service.catalog import get_template
     from service.clock import today
 
     named = re.search(r"^- id: (\w+)", prompt_of(request), re.M)
     template = get_template(named.group(1) if named else "behavioral_activation")
     worksheet = good_worksheet(template, review_date=today() + dt.timedelta(days=7))
-    return httpx.Response(200, json=openai_body(json.dumps({**worksheet, **changes})))
+    return httpx.Response(200, json=openai_body(
+        json.dumps({**worksheet, **changes}), prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens, model=model))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -249,7 +250,7 @@ def test_garbage_is_kept_with_a_clear_error(mock: respx.MockRouter) -> None:
     outcome = draft(settings())
     assert outcome.worksheet is None
     assert outcome.error is not None and outcome.error.startswith("llm_output_no_json")
-    assert route.call_count == 2  # a parse failure gets one repair attempt
+    assert route.call_count == 3  # the first call and both correction rounds
     assert "could not be read as a worksheet" in bodies(route)[1]["messages"][-1]["content"]
 
 
@@ -272,7 +273,7 @@ def test_structured_output_refusal(mock: respx.MockRouter) -> None:
         None, refusal="I'm sorry, I cannot assist with that request.")))
     outcome = draft(settings())
     assert outcome.worksheet is None and outcome.error is not None
-    assert outcome.error.startswith("llm_output_refused") and outcome.llm_calls == 2
+    assert outcome.error.startswith("llm_output_refused") and outcome.llm_calls == 3
 
 
 def test_smaller_redraft_prompt(mock: respx.MockRouter) -> None:
@@ -475,3 +476,325 @@ def test_response_format_by_provider() -> None:
     assert response_format("openai/test-model", schema) == {"type": "json_object"}
     assert response_format("openai/gpt-4o-mini", schema)["type"] == "json_schema"  # type: ignore[index]
     assert response_format("openai/test-model", None) is None
+
+
+# --- wrong enum and missing fields go through the repair round ---------------------------
+
+
+def last_message(route: respx.Route, call: int) -> str:
+    return str(bodies(route)[call]["messages"][-1]["content"])
+
+
+@pytest.mark.parametrize("modality", ["carrier pigeon", None, "absent"])
+def test_invalid_or_missing_modality_is_asked_for_again(mock: respx.MockRouter,
+                                                         modality: str | None) -> None:
+    wrong = {**good_worksheet(TEMPLATE, review_date=REVIEW), "modality": modality}
+    if modality == "absent":
+        wrong.pop("modality")
+    route = mock.post(OPENAI_URL).mock(side_effect=[ok(json.dumps(wrong)),
+                                                    ok(good(modality="app"))])
+    outcome = draft(settings())
+    assert route.call_count == 2 and outcome.error is None
+    correction = last_message(route, 1)
+    assert "could not be read as a worksheet" in correction
+    assert "field modality" in correction and "voice_note" in correction  # the valid forms
+    assert outcome.worksheet is not None and outcome.worksheet.modality == "app"
+    assert "modality_defaulted" not in {f.code for f in outcome.findings}
+
+
+@pytest.mark.parametrize(("preferred", "expected", "source"), [
+    ("voice_note", "voice_note", "the client's preferred form"),
+    (None, "paper", "the default form"),
+])
+def test_invalid_modality_to_the_end_falls_back_with_a_note(
+        mock: respx.MockRouter, preferred: Any, expected: str, source: str) -> None:
+    route = mock.post(OPENAI_URL).mock(return_value=ok(good(modality="hologram")))
+    outcome = draft(settings(llm_repair_rounds=2),
+                    preferences=Preferences(preferred_modality=preferred))
+    assert route.call_count == 3
+    assert outcome.worksheet is not None and outcome.worksheet.modality == expected
+    [note] = [f for f in outcome.findings if f.code == "modality_defaulted"]
+    assert (note.severity, note.field) == ("warning", "modality")
+    assert f'"{expected}"' in note.message and source in note.message
+    assert outcome.error is None and not error_codes(outcome)  # a note, not a blocker
+
+
+def test_modality_fallback_keeps_other_invalid_fields_an_error(mock: respx.MockRouter) -> None:
+    mock.post(OPENAI_URL).mock(return_value=ok(good(modality="hologram", steps=["x" * 600])))
+    outcome = draft(settings(llm_repair_rounds=0))
+    assert outcome.worksheet is None
+    assert outcome.error is not None and "field steps.0" in outcome.error
+    assert "modality" not in outcome.error  # the form alone was replaceable
+
+
+def test_missing_where_and_duration_go_through_repair(mock: respx.MockRouter) -> None:
+    missing = good_worksheet(TEMPLATE, review_date=REVIEW)
+    del missing["where"], missing["duration_minutes"]
+    route = mock.post(OPENAI_URL).mock(side_effect=[ok(json.dumps(missing)), ok(good())])
+    outcome = draft(settings())
+    assert route.call_count == 2 and outcome.error is None and not error_codes(outcome)
+    correction = last_message(route, 1)
+    assert 'missing_where (field "where")' in correction
+    assert 'missing_duration (field "duration_minutes")' in correction
+
+
+def test_parse_names_every_invalid_field() -> None:
+    data = {**good_worksheet(TEMPLATE, review_date=REVIEW), "modality": "telepathy",
+            "duration_minutes": [5]}
+    with pytest.raises(ParseError) as caught:
+        parse_worksheet(json.dumps(data), template_id="x")
+    assert caught.value.reason == "invalid_fields"
+    assert set(caught.value.fields) == {"modality", "duration_minutes"}
+    assert "field modality" in str(caught.value) and "field duration_minutes" in str(caught.value)
+    replaced = parse_worksheet(json.dumps({**data, "duration_minutes": 5}), template_id="x",
+                               fallback_modality="calendar")
+    assert replaced.modality == "calendar"
+
+
+# --- one budget for corrections: at most llm_repair_rounds follow the first call ---------
+
+ALWAYS = {
+    "garbage": lambda: ok("lorem ipsum, no JSON here"),
+    "invalid-findings": lambda: ok(good(when="whenever")),
+    "truncated": lambda: ok(good()[:200], finish_reason="length"),
+}
+
+
+@pytest.mark.parametrize("rounds", [0, 1, 2])
+@pytest.mark.parametrize("kind", sorted(ALWAYS))
+def test_corrections_are_capped_at_the_repair_rounds(mock: respx.MockRouter, kind: str,
+                                                     rounds: int) -> None:
+    route = mock.post(OPENAI_URL).mock(side_effect=lambda _: ALWAYS[kind]())
+    outcome = draft(settings(llm_repair_rounds=rounds))
+    assert route.call_count == rounds + 1 and outcome.llm_calls == rounds + 1
+    assert outcome.error is not None
+
+
+def test_parse_problems_and_findings_share_the_budget(mock: respx.MockRouter) -> None:
+    route = mock.post(OPENAI_URL).mock(side_effect=[
+        ok(good(when="sometime")), ok("nope"), ok(good(when="sometime")), ok("nope"),
+        ok(good())])
+    outcome = draft(settings(llm_repair_rounds=2))
+    assert route.call_count == 3
+    assert outcome.worksheet is not None and "missing_when" in error_codes(outcome)
+
+
+# --- a length-truncated answer is asked for again with more room --------------------------
+
+
+def test_truncated_answer_is_retried_with_more_tokens(mock: respx.MockRouter) -> None:
+    cut = ok(good()[:200], finish_reason="length")
+    route = mock.post(OPENAI_URL).mock(side_effect=[cut, cut, cut, ok(good())])
+    outcome = draft(settings(llm_repair_rounds=3))
+    assert outcome.error is None and outcome.worksheet is not None
+    assert [b["max_tokens"] for b in bodies(route)] == [2000, 4000, 8000, 8000]  # capped
+
+
+def test_a_finished_answer_keeps_the_budget(mock: respx.MockRouter) -> None:
+    route = mock.post(OPENAI_URL).mock(side_effect=[ok("nope"), ok(good())])
+    draft(settings())
+    assert [b["max_tokens"] for b in bodies(route)] == [2000, 2000]
+
+
+def test_truncated_on_the_fallback_router_gets_more_tokens(mock: respx.MockRouter) -> None:
+    mock.post(OPENAI_URL).mock(return_value=httpx.Response(503, json={"error": {"message": "x"}}))
+    fallback = mock.post(ANTHROPIC_URL).mock(side_effect=[
+        httpx.Response(200, json=anthropic_body(good()[:200], stop_reason="max_tokens")),
+        httpx.Response(200, json=anthropic_body(good()))])
+    outcome = draft(settings(llm_fallback_model="anthropic/claude-3-5-haiku-20241022"))
+    assert outcome.error is None and outcome.worksheet is not None
+    assert [b["max_tokens"] for b in bodies(fallback)] == [2000, 4000]
+
+
+# --- timeout and backoff reach the wire ---------------------------------------------------
+
+
+def test_configured_timeout_reaches_the_http_request(mock: respx.MockRouter,
+                                                     provider: Provider) -> None:
+    route = mock.post(provider.url).mock(return_value=provider.answer(good()))
+    draft(provider.settings(llm_timeout_seconds=7.5))
+    assert route.calls[0].request.extensions["timeout"] == {
+        "connect": 7.5, "read": 7.5, "write": 7.5, "pool": 7.5}
+
+
+def test_retries_on_429_and_5xx_back_off(mock: respx.MockRouter, provider: Provider,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.drafting import llm
+
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(llm, "_sleep", sleep)
+    route = mock.post(provider.url).mock(side_effect=[
+        provider.failure(500, "boom"), provider.failure(429, "slow down"),
+        provider.failure(503, "busy"), provider.answer(good())])
+    outcome = draft(provider.settings(llm_max_retries=3, llm_backoff_seconds=1))
+    assert outcome.error is None and route.call_count == 4
+    assert len(waits) == 3 and waits == sorted(set(waits))  # strictly increasing
+    for n, wait in enumerate(waits):
+        assert 2 ** n <= wait <= 2 ** n + 0.5, waits  # doubling, plus a little jitter
+
+
+# --- Anthropic with structured output: a forced tool call ---------------------------------
+
+
+def test_anthropic_schema_model_answers_with_a_tool_call(mock: respx.MockRouter) -> None:
+    from tests.llm_fakes import anthropic_tool_body
+
+    worksheet = good_worksheet(TEMPLATE, review_date=REVIEW)
+    route = mock.post(ANTHROPIC_URL).mock(return_value=httpx.Response(
+        200, json=anthropic_tool_body(worksheet, input_tokens=900, output_tokens=250)))
+    outcome = draft(settings(llm_model="anthropic/claude-sonnet-4-20250514", llm_api_base=None))
+    assert outcome.error is None, outcome.error
+    assert outcome.worksheet is not None and not error_codes(outcome)
+    assert outcome.worksheet.task == worksheet["task"]
+    assert (outcome.prompt_tokens, outcome.completion_tokens) == (900, 250)
+    body = bodies(route)[0]
+    [tool] = body["tools"]
+    assert body["tool_choice"] == {"type": "tool", "name": tool["name"]}
+    assert set(tool["input_schema"]["properties"]) == set(Worksheet.model_fields)
+
+
+# --- the prompt carries every field, the cues and the client's word -----------------------
+
+# The worksheet's fields as /work/shared/spec/contract.md names them (fixed by the contract).
+CONTRACT_FIELDS = {
+    "template_id", "title", "goal", "rationale", "task", "when", "where", "duration_minutes",
+    "frequency", "done_criteria", "tracking", "obstacles", "confidence", "review_date",
+    "modality", "steps", "fields", "backup_cue", "reward", "support_person",
+}
+
+
+def test_prompt_shape_names_every_contract_field() -> None:
+    from service.drafting.drafter import prompt_shape
+
+    shape = json.loads(prompt_shape())
+    assert set(shape) == CONTRACT_FIELDS == set(Worksheet.model_fields)
+    assert shape["obstacles"] == [{"obstacle": "text", "plan": "text"}]
+    assert set(shape["modality"].split(" | ")) == {
+        "paper", "app", "voice_note", "conversation", "calendar"}
+    assert shape["review_date"] == "YYYY-MM-DD or null"
+    assert shape["confidence"] == "integer or null"
+    assert prompt_shape() in system_prompt(str(Settings().prompts_dir))
+
+
+def test_cues_word_and_form_reach_the_prompt(mock: respx.MockRouter) -> None:
+    route = mock.post(OPENAI_URL).mock(return_value=ok(good()))
+    draft(settings(), preferences=Preferences(
+        homework_word="experiment", preferred_modality="voice_note",
+        known_cues=["after the school run", "when the kettle boils"]))
+    body = bodies(route)[0]
+    system, user = (m["content"] for m in body["messages"])
+    assert "word to use instead of \"homework\": experiment" in user
+    assert "known daily cues: after the school run; when the kettle boils" in user
+    assert "preferred form: voice_note" in user
+    for name in CONTRACT_FIELDS:
+        assert f'"{name}"' in system
+    assert body["response_format"] == {"type": "json_object"}
+
+
+# --- through the API: usage stored, and re-drafts on the LLM path -------------------------
+
+
+def _mini_answer(request: httpx.Request, usage: tuple[int, int],
+                 **changes: Any) -> httpx.Response:
+    from tests.llm_fakes import good_answer
+
+    return good_answer(request, prompt_tokens=usage[0], completion_tokens=usage[1],
+                       model="gpt-4o-mini", **changes)
+
+
+def test_usage_and_cost_are_stored_as_the_sums_of_every_call(app: Any, client: Any,
+                                                             tenant: Any) -> None:
+    import litellm
+    from sqlalchemy import select
+
+    from service.db import transaction
+    from service.models import Draft
+    from tests.factories import make_client, make_draft
+    from tests.llm_fakes import LLM_URL, pipeline_llm
+
+    usages = [(1111, 222), (1500, 333)]
+    answers = iter([({"when": "whenever"}, usages[0]), ({}, usages[1])])
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        changes, usage = next(answers)
+        return _mini_answer(request, usage, **changes)
+
+    c = make_client(client, tenant)
+    with pipeline_llm(app, llm_model="openai/gpt-4o-mini") as llm:
+        route = llm.post(LLM_URL).mock(side_effect=answer)
+        created = make_draft(client, tenant, c["id"])
+    assert route.call_count == 2 and created["status"] == "in_review"
+    cost = sum(sum(litellm.cost_per_token(model="gpt-4o-mini", prompt_tokens=p,
+                                          completion_tokens=k)) for p, k in usages)
+    assert cost > 0
+    shown = client.get(f"/api/v1/drafts/{created['id']}", headers=tenant.clinician).json()
+    assert shown["llm_calls"] == 2
+    assert shown["prompt_tokens"] == 1111 + 1500
+    assert shown["completion_tokens"] == 222 + 333
+    assert shown["cost_usd"] == pytest.approx(cost)
+    with transaction() as session:
+        row = session.scalars(select(Draft).where(Draft.id == created["id"])).one()
+        stored = (row.llm_calls, row.prompt_tokens, row.completion_tokens, row.cost_usd)
+    assert stored[:3] == (2, 2611, 555) and stored[3] == pytest.approx(cost)
+
+
+def test_invalid_modality_note_is_on_the_stored_draft(app: Any, client: Any,
+                                                       tenant: Any) -> None:
+    from tests.factories import make_client, make_draft
+    from tests.llm_fakes import LLM_URL, good_answer, pipeline_llm
+
+    c = make_client(client, tenant)
+    with pipeline_llm(app) as llm:
+        route = llm.post(LLM_URL).mock(
+            side_effect=lambda request: good_answer(request, modality="smoke signals"))
+        created = make_draft(client, tenant, c["id"],
+                             preferences={"preferred_modality": "voice_note"})
+    assert route.call_count == 2  # the answer and the one correction (llm_repair_rounds=1)
+    assert created["status"] == "in_review"
+    revision = created["revision"]
+    assert revision["worksheet"]["modality"] == "voice_note"
+    [note] = [f for f in revision["findings"] if f["code"] == "modality_defaulted"]
+    assert note["field"] == "modality" and "preferred form" in note["message"]
+
+
+REDRAFTS = ["make it smaller", "change the form: voice note",
+            "tie it to this cue: after the school run"]
+
+
+def test_redrafts_on_the_llm_path_carry_instruction_and_previous(app: Any, client: Any,
+                                                                 tenant: Any) -> None:
+    from tests.factories import make_client, make_draft
+    from tests.llm_fakes import LLM_URL, good_answer, pipeline_llm
+
+    versions = itertools.count(1)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return good_answer(request, title=f"Practice v{next(versions)}")
+
+    c = make_client(client, tenant)
+    with pipeline_llm(app) as llm:
+        route = llm.post(LLM_URL).mock(side_effect=answer)
+        created = make_draft(client, tenant, c["id"])
+        assert created["current_revision"] == 1
+        refused = client.post(f"/api/v1/drafts/{created['id']}/redraft",
+                              json={"instruction": REDRAFTS[0]}, headers=tenant.integration)
+        assert refused.status_code == 403
+        for n, instruction in enumerate(REDRAFTS, start=2):
+            previous = client.get(f"/api/v1/drafts/{created['id']}",
+                                  headers=tenant.clinician).json()["revision"]["worksheet"]
+            response = client.post(f"/api/v1/drafts/{created['id']}/redraft",
+                                   json={"instruction": instruction}, headers=tenant.clinician)
+            assert response.status_code == 200, response.text
+            redrafted = response.json()
+            assert redrafted["current_revision"] == n, redrafted
+            assert redrafted["instruction"] == instruction
+            user = json.loads(route.calls[-1].request.content)["messages"][1]["content"]
+            assert f"Clinician's instruction for this revision: {instruction}" in user
+            assert "The previous draft, to revise" in user
+            assert f'"title": "{previous["title"]}"' in user  # the previous worksheet itself
+            assert previous["title"] == f"Practice v{n - 1}"
+    assert route.call_count == 4 and redrafted["llm_calls"] == 4

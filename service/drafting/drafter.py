@@ -18,7 +18,7 @@ from service.drafting.offline import draft_offline
 from service.drafting.parse import ParseError, parse_worksheet
 from service.drafting.redaction import Redactor
 from service.validation import validate_worksheet
-from service.worksheet import Finding, Preferences, Worksheet, has_error
+from service.worksheet import Finding, Modality, Preferences, Worksheet
 
 # Errors only the clinician can settle in session; re-asking the model cannot fix them.
 _CLINICIAN_CODES = frozenset({"low_confidence", "missing_confidence"})
@@ -78,6 +78,10 @@ def _shape(node: dict[str, Any], defs: dict[str, Any]) -> Any:
 
 
 def prompt_shape() -> str:
+    """The worksheet's JSON schema as the prompt carries it: derived from
+    `Worksheet.model_json_schema()` (the same schema `response_format` sends), reduced to a
+    skeleton by `_shape`, so it names every contract field and enum value and cannot drift
+    from the model the answer is parsed into."""
     schema = Worksheet.model_json_schema()
     return json.dumps(_shape(schema, schema.get("$defs", {})), ensure_ascii=False)
 
@@ -125,23 +129,60 @@ def _offline(request_text: str, template: Template, preferences: Preferences,
     return DraftOutcome(worksheet, findings, "offline")
 
 
-def _needs_repair(findings: list[Finding]) -> bool:
-    return has_error([f for f in findings if f.code not in _CLINICIAN_CODES])
-
-
 def _prompts_dir(settings: Settings) -> str:
     return str(Path(settings.prompts_dir))
+
+
+def _fallback_modality(preferences: Preferences) -> tuple[Modality, str]:
+    """The form to use when the model never gave a valid one, and where it came from.
+    Templates carry no default form, so without a preference it is the worksheet's own
+    default (the one the offline drafter uses too)."""
+    if preferences.preferred_modality:
+        return preferences.preferred_modality, "the client's preferred form"
+    default: Modality = Worksheet.model_fields["modality"].default
+    return default, "the default form (no preferred form is recorded)"
+
+
+def _modality_note(modality: Modality, source: str) -> Finding:
+    """A warning on the draft, shown with the modality field on the review screen: the form
+    was chosen by the service, not the model, and the clinician should check it."""
+    return Finding(code="modality_defaulted", severity="warning", field="modality",
+                   message=(f"The model gave no valid form (modality) after being asked "
+                            f"again, so it was set to \"{modality}\", {source}. Check it."))
+
+
+def _read(text: str, finish_reason: str | None, template_id: str,
+          fallback: tuple[Modality, str] | None) -> tuple[Worksheet, Finding | None]:
+    """The worksheet in an answer. With `fallback` (the last answer), an answer whose only
+    fault is its form is kept with that form and a note saying so."""
+    try:
+        return parse_worksheet(text, template_id=template_id, finish_reason=finish_reason), None
+    except ParseError as exc:
+        if fallback is None or "modality" not in exc.fields:
+            raise
+    worksheet = parse_worksheet(text, template_id=template_id, finish_reason=finish_reason,
+                                fallback_modality=fallback[0])
+    return worksheet, _modality_note(*fallback)
+
+
+def _correctable_errors(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity == "error" and f.code not in _CLINICIAN_CODES]
 
 
 async def draft_worksheet(*, request_text: str, template: Template, preferences: Preferences,
                           review_date: dt.date, today: dt.date, identifiers: list[str],
                           settings: Settings, instruction: str | None = None,
                           previous: Worksheet | None = None) -> DraftOutcome:
-    """Never raises for LLM trouble: the outcome says what went wrong and keeps what parsed."""
+    """Never raises for LLM trouble: the outcome says what went wrong and keeps what parsed.
+
+    At most `settings.llm_repair_rounds` correction requests follow the first call, whether
+    the answer could not be read (parse problem) or had error findings: one budget, so the
+    issue's "once or twice" holds whatever goes wrong.
+    """
     if not settings.llm_model:
         return _offline(request_text, template, preferences, review_date, today, instruction)
     # litellm takes seconds to import: only a configured LLM pays for it.
-    from service.drafting.llm import LLMError, complete
+    from service.drafting.llm import MAX_TOKENS, LLMError, complete, more_tokens
 
     prompts = _prompts_dir(settings)
     redactor = Redactor(identifiers)
@@ -155,11 +196,12 @@ async def draft_worksheet(*, request_text: str, template: Template, preferences:
     messages = list(request)
     schema = worksheet_schema()
     outcome = DraftOutcome(None, [], settings.llm_model)
-    repairs_left = max(0, settings.llm_repair_rounds)
-    parse_retry_left = 1
+    corrections_left = max(0, settings.llm_repair_rounds)
+    max_tokens = MAX_TOKENS
     while True:
         try:
-            answer = await complete(messages, settings=settings, json_schema=schema)
+            answer = await complete(messages, settings=settings, json_schema=schema,
+                                    max_tokens=max_tokens)
         except LLMError as exc:
             outcome.error = f"llm_{exc.kind}"
             outcome.notes.append(exc.detail)
@@ -168,19 +210,22 @@ async def draft_worksheet(*, request_text: str, template: Template, preferences:
         outcome.prompt_tokens += answer.prompt_tokens
         outcome.completion_tokens += answer.completion_tokens
         outcome.cost_usd += answer.cost_usd
+        if answer.finish_reason == "length":
+            max_tokens = more_tokens(max_tokens)
+        last = corrections_left <= 0
         # A repair carries only the latest answer, so its prompt stays bounded (request +
         # one answer + findings) however many rounds it takes.
         messages = [*request, {"role": "assistant", "content": answer.text}]
         try:
-            parsed = parse_worksheet(answer.text, template_id=template.id,
-                                     finish_reason=answer.finish_reason)
+            parsed, note = _read(answer.text, answer.finish_reason, template.id,
+                                 _fallback_modality(preferences) if last else None)
         except ParseError as exc:
             outcome.error = f"llm_output_{exc.reason}: {exc}"
-            if parse_retry_left <= 0:
+            if last:
                 return outcome
-            parse_retry_left -= 1
-            messages.append({"role": "user",
-                             "content": repair_prompt(prompts, parse_problem=str(exc))})
+            corrections_left -= 1
+            messages.append({"role": "user", "content": redactor.redact(
+                repair_prompt(prompts, parse_problem=str(exc)))})
             continue
         data = redactor.restore(parsed.model_dump(mode="json"))
         if data.get("confidence") is not None:  # the client rates it in session, not the model
@@ -188,15 +233,16 @@ async def draft_worksheet(*, request_text: str, template: Template, preferences:
             data["confidence"] = None
         worksheet = Worksheet.model_validate(data)
         findings = validate_worksheet(worksheet, today=today, request_text=request_text)
+        if note is not None:
+            findings.append(note)
+            outcome.notes.append(note.message)
         outcome.worksheet, outcome.findings, outcome.error = worksheet, findings, None
-        if not _needs_repair(findings):
+        errors = _correctable_errors(findings)
+        if not errors:
             return outcome
-        if repairs_left <= 0:
-            codes = sorted({f.code for f in findings
-                            if f.severity == "error" and f.code not in _CLINICIAN_CODES})
-            outcome.error = "validation_failed: " + ", ".join(codes)
+        if last:
+            outcome.error = "validation_failed: " + ", ".join(sorted({f.code for f in errors}))
             return outcome
-        repairs_left -= 1
-        errors = [f for f in findings if f.severity == "error" and f.code not in _CLINICIAN_CODES]
+        corrections_left -= 1
         messages.append({"role": "user", "content": redactor.redact(
             repair_prompt(prompts, findings=errors))})

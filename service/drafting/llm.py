@@ -8,6 +8,7 @@ transport serves production and the respx-mocked tests alike.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -34,6 +35,8 @@ litellm.suppress_debug_info = True
 litellm.drop_params = True  # a provider that lacks a parameter gets the call without it
 
 MAX_TOKENS = 2000
+# A worksheet cut off at the length limit is asked for again with more room, up to this.
+MAX_TOKENS_CEILING = 8000
 _OPENAI_COMPATIBLE = frozenset({
     "openai", "azure", "hosted_vllm", "vllm", "ollama", "ollama_chat", "lm_studio", "groq",
     "together_ai", "deepseek", "mistral", "fireworks_ai", "openrouter", "deepinfra",
@@ -115,9 +118,16 @@ def response_format(model: str, json_schema: dict[str, Any] | None) -> dict[str,
     return None
 
 
-def _params(model: str, settings: Settings, json_schema: dict[str, Any] | None) -> dict[str, Any]:
+def more_tokens(max_tokens: int) -> int:
+    """The budget for re-asking after an answer hit the length limit: the same budget would
+    only cut the same answer off again, so double it, within the ceiling."""
+    return min(max(max_tokens, 1) * 2, MAX_TOKENS_CEILING)
+
+
+def _params(model: str, settings: Settings, json_schema: dict[str, Any] | None,
+            max_tokens: int = MAX_TOKENS) -> dict[str, Any]:
     params: dict[str, Any] = {"model": model, "timeout": settings.llm_timeout_seconds,
-                              "temperature": 0.2, "max_tokens": MAX_TOKENS}
+                              "temperature": 0.2, "max_tokens": max_tokens}
     # HOMEWORK_LLM_API_BASE is the primary's; a fallback of another provider uses its own.
     same_provider = _provider(model) == _provider(settings.llm_model or model)
     if settings.llm_api_base and same_provider:
@@ -193,27 +203,42 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, Exception) and _kind(exc) in ("rate_limited", "server_error")
 
 
+async def _sleep(seconds: float) -> None:
+    """The wait between retries; a module function so tests can see the delays."""
+    await asyncio.sleep(seconds)
+
+
+def _backoff(first: float) -> tenacity.wait.wait_base:
+    """first, 2*first, 4*first ... (up to 30 s), each plus up to first/2 of jitter: the
+    jitter spreads clients that failed together, and is small enough that every wait is
+    longer than the one before."""
+    return tenacity.wait_exponential_jitter(initial=first, max=30, jitter=first / 2)
+
+
 async def _with_retries(messages: list[dict[str, Any]], settings: Settings,
-                        json_schema: dict[str, Any] | None) -> Any:
-    """Retries on 429/5xx with jittered exponential backoff, the same for every provider.
+                        json_schema: dict[str, Any] | None, max_tokens: int) -> Any:
+    """Retries on 429/5xx with exponential backoff, the same for every provider.
     litellm's own retries differ by provider (the OpenAI SDK retries, Anthropic's handler
     does not), so they are off and tenacity does it. A timeout is not retried here: the
     draft stays retryable, and a second wait of the full timeout helps no one."""
     retrying = tenacity.AsyncRetrying(
-        stop=tenacity.stop_after_attempt(settings.llm_max_retries + 1),
-        wait=tenacity.wait_random_exponential(multiplier=settings.llm_backoff_seconds, max=30),
+        sleep=_sleep, stop=tenacity.stop_after_attempt(settings.llm_max_retries + 1),
+        wait=_backoff(settings.llm_backoff_seconds),
         retry=tenacity.retry_if_exception(_retryable), reraise=True)
     async for attempt in retrying:
         with attempt, _no_success_logging():
             return await litellm.acompletion(
                 messages=messages, num_retries=0, max_retries=0,
-                **_params(settings.llm_model or "", settings, json_schema))
+                **_params(settings.llm_model or "", settings, json_schema, max_tokens))
     raise AssertionError("unreachable: tenacity re-raises the last failure")
 
 
 async def complete(messages: list[dict[str, Any]], *, settings: Settings,
-                   json_schema: dict[str, Any] | None = None) -> Completion:
-    """One chat call: retries with backoff on 429/5xx, then the fallback model if one is set."""
+                   json_schema: dict[str, Any] | None = None,
+                   max_tokens: int = MAX_TOKENS) -> Completion:
+    """One chat call: retries with backoff on 429/5xx, then the fallback model if one is set.
+
+    The fallback path retries through litellm's Router (its own policy), not `_backoff`."""
     if not settings.llm_model:
         raise LLMError("bad_request", "no model configured")
     messages = _with_cache_marks(messages, settings)
@@ -223,10 +248,10 @@ async def complete(messages: list[dict[str, Any]], *, settings: Settings,
             router = _router(settings.llm_model, settings.llm_fallback_model,
                              settings.llm_api_base, settings.llm_timeout_seconds,
                              settings.llm_max_retries, key)
-            response = await router.acompletion(model="primary",
-                                                messages=messages)  # type: ignore[arg-type]
+            response = await router.acompletion(model="primary", messages=messages,  # type: ignore[arg-type]
+                                                max_tokens=max_tokens)
         else:
-            response = await _with_retries(messages, settings, json_schema)
+            response = await _with_retries(messages, settings, json_schema, max_tokens)
     except Exception as exc:
         status = getattr(exc, "status_code", None)
         raise LLMError(_kind(exc), f"{type(exc).__name__} status={status}") from None

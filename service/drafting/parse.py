@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from service.worksheet import Worksheet
+from service.worksheet import MODALITIES, Modality, Worksheet
 
 _REFUSAL = re.compile(
     r"^\W*(i'?m sorry|i am sorry|sorry,|i cannot|i can'?t|i won'?t|i'?m unable|i am unable|"
@@ -24,7 +24,6 @@ _MODALITY = {
     "phone app": "app", "notes app": "app", "mobile app": "app", "application": "app",
     "calendar reminder": "calendar", "reminder": "calendar", "diary": "calendar",
 }
-_KNOWN_MODALITIES = frozenset({"paper", "app", "voice_note", "conversation", "calendar"})
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%d.%m.%Y", "%d %B %Y", "%d %b %Y",
                  "%B %d, %Y", "%B %d %Y", "%b %d, %Y", "%A %d %B %Y", "%A, %B %d, %Y")
 
@@ -32,12 +31,15 @@ _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%d.%m.%Y", "%d %B %Y", "%d
 class ParseError(Exception):
     """Why the answer is not a worksheet, in words fit for the clinician and the repair prompt.
 
-    `reason`: refused, truncated, no_json, invalid_json, not_object, invalid_fields.
+    `reason`: refused, truncated, no_json, invalid_json, not_object, invalid_fields;
+    `fields` names the invalid fields (invalid_fields only), so the drafter can tell an
+    answer whose only fault is its form (`modality`) from one it cannot use.
     """
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, fields: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.reason = reason
+        self.fields = fields
 
 
 def _outermost_object(text: str) -> str | None:
@@ -140,7 +142,20 @@ def _obstacles(value: Any) -> Any:
     return out
 
 
-def _coerce(data: dict[str, Any]) -> dict[str, Any]:
+def _modality(value: Any, fallback: Modality | None) -> Any:
+    """A known form, or a common synonym mapped to one. Anything else (unknown, missing,
+    null) becomes `fallback` when the caller gives one, and otherwise stays as it is, so
+    validation names the field and the repair round asks the model for a valid form:
+    never a silent "paper"."""
+    if isinstance(value, str):
+        key = value.strip().lower()
+        key = _MODALITY.get(key, key.replace(" ", "_").replace("-", "_"))
+        if key in MODALITIES:
+            return key
+    return value if fallback is None else fallback
+
+
+def _coerce(data: dict[str, Any], fallback_modality: Modality | None) -> dict[str, Any]:
     conf = data.get("confidence")
     if isinstance(conf, str):
         digits = re.findall(r"\d+", conf)
@@ -148,12 +163,7 @@ def _coerce(data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(conf, float):
         conf = round(conf)
     data["confidence"] = conf if isinstance(conf, int) and 1 <= conf <= 10 else None
-    if isinstance(data.get("modality"), str):
-        key = data["modality"].strip().lower()
-        key = _MODALITY.get(key, key.replace(" ", "_").replace("-", "_"))
-        data["modality"] = key if key in _KNOWN_MODALITIES else "paper"
-    elif "modality" in data:
-        data.pop("modality")
+    data["modality"] = _modality(data.get("modality"), fallback_modality)
     data["duration_minutes"] = _number(data.get("duration_minutes"))
     data["review_date"] = _date(data.get("review_date"))
     for key in ("steps", "fields"):
@@ -167,13 +177,24 @@ def _coerce(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def parse_worksheet(text: str, *, template_id: str, finish_reason: str | None = None) -> Worksheet:
-    """The worksheet in `text`; template_id is always the chosen template's."""
-    data = _coerce(_json_object(text or "", finish_reason))
+def _invalid_fields(exc: ValidationError) -> ParseError:
+    """Every invalid field (up to three in the message), so one correction can fix them all."""
+    errors = exc.errors()
+    fields = tuple(".".join(str(p) for p in e["loc"]) for e in errors)
+    message = "; ".join(f"field {f}: {e['msg']}" for f, e in zip(fields, errors[:3], strict=False))
+    return ParseError("invalid_fields", message, fields)
+
+
+def parse_worksheet(text: str, *, template_id: str, finish_reason: str | None = None,
+                    fallback_modality: Modality | None = None) -> Worksheet:
+    """The worksheet in `text`; template_id is always the chosen template's.
+
+    Without `fallback_modality` a missing or unknown modality is an invalid field; with it,
+    that form replaces it (the drafter's last resort, which it reports to the clinician).
+    """
+    data = _coerce(_json_object(text or "", finish_reason), fallback_modality)
     data["template_id"] = template_id
     try:
         return Worksheet.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise ParseError("invalid_fields", f"field {field}: {first['msg']}") from None
+        raise _invalid_fields(exc) from None
