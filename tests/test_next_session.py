@@ -373,3 +373,34 @@ def test_another_organisation_cannot_issue_this_clients_link(client, tenant, oth
     assert client.post(f"/clients/{c['id']}/link", data={"csrf_token": csrf}).status_code == 404
     assert client.post(f"/clients/{c['id']}/link/revoke",
                        data={"csrf_token": csrf}).status_code == 404
+
+
+def _keep_and_approve(http, tenant, csrf, c, resource):  # type: ignore[no-untyped-def]
+    draft = _draft_api(http, tenant, _follow_up(http, csrf, c, resource, kind="keep"))
+    approved = http.post(f"/api/v1/drafts/{draft['id']}/approve", headers=tenant.clinician,
+                         json={"revision": draft["current_revision"]})
+    assert approved.status_code == 201, approved.text
+    return approved.json()
+
+
+@pytest.mark.parametrize("second_period", ["skipped", "done"])
+def test_replacing_is_suggested_after_three_reviews_with_little_done(client, tenant, signed_in,
+                                                                     second_period):
+    """Kept twice and still not happening: three review periods in a row, each with fewer
+    than three check-ins (so no single item's log makes the pattern)."""
+    c, first = _item(client, tenant)
+    _log(client, tenant, first, "skipped", days_ago=2)
+    _log(client, tenant, first, "partial", days_ago=1)
+    second = _keep_and_approve(client, tenant, signed_in, c, first)
+    _log(client, tenant, second, second_period)
+    third = _keep_and_approve(client, tenant, signed_in, c, second)
+    assert not _suggests_replacing(client, c), "the new period has its chance first"
+    _log(client, tenant, third, "skipped")
+    page = client.get(f"/clients/{c['id']}/next-session").text
+    if second_period == "done":
+        assert 'data-suggest="replace"' not in page, "a period with a done day breaks it"
+        return
+    assert 'data-suggest="replace"' in page
+    assert "The last 3 reviews had little done" in page
+    for earlier in (first, second):
+        assert f'href="/clients/{c["id"]}#item-{earlier["id"]}">item {earlier["id"]}</a>' in page

@@ -160,7 +160,7 @@ def test_approve_shows_what_the_client_sees_and_keeps_provenance(client, tenant,
     assert response.status_code == 200
     assert "What the client sees now" in response.text
     assert draft["revision"]["worksheet"]["task"] in response.text
-    assert "What you changed from the AI" in response.text
+    assert "What changed from the AI" in response.text
     assert "<del>" in response.text  # the confidence edit is shown as provenance
     status = client.get(f"/api/v1/drafts/{draft['id']}", headers=tenant.clinician).json()
     assert status["status"] == "approved"
@@ -517,3 +517,60 @@ def test_login_without_the_csrf_token_is_refused(client, tenant):
                          follow_redirects=False)
     assert forged.status_code == 403
     assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def _approval_row(draft_id: int):  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from service.db import transaction
+    from service.models import Approval
+
+    with transaction() as session:
+        row = session.scalar(select(Approval).where(Approval.draft_id == draft_id))
+        assert row is not None
+        return row.changes_from_ai, row.safety_acknowledged
+
+
+def test_provenance_tells_the_clinicians_edits_from_a_redraft_and_is_kept(client, tenant,
+                                                                          signed_in):
+    from tests.test_workflow import _fix_errors
+
+    draft = _draft(client, tenant)
+    first = draft["revision"]["worksheet"]
+    asked = client.post(f"/api/v1/drafts/{draft['id']}/redraft", headers=tenant.clinician,
+                        json={"instruction": "change the form: voice note"})
+    assert asked.status_code == 200, asked.text
+    redrafted = drafted(client, tenant, draft["id"])
+    assert redrafted["revision"]["worksheet"]["modality"] == "voice_note" != first["modality"]
+    fixed = _fix_errors(client, tenant, redrafted)
+    worksheet = {**fixed["revision"]["worksheet"], "title": "Porch minutes, her way"}
+    edited = client.patch(f"/api/v1/drafts/{draft['id']}", headers=tenant.clinician, json={
+        "base_revision": fixed["current_revision"], "worksheet": worksheet}).json()
+    page = client.post(f"/drafts/{draft['id']}/approve", data={
+        "csrf_token": signed_in, "revision": edited["current_revision"]})
+    assert page.status_code == 200, page.text
+    kept, acknowledged = _approval_row(draft["id"])
+    by = {row["field"]: row["by"] for row in kept}
+    assert by["title"] == ["clinician"] and by["modality"] == ["drafter"]
+    assert {row["field"]: row["final"] for row in kept}["title"] == "Porch minutes, her way"
+    assert acknowledged is False
+    shown = client.get(f"/drafts/{draft['id']}").text
+    rows = re.findall(r'<tr><th scope="row">[^<]+</th><td><del>.*?</del></td><td><ins>.*?'
+                      r'</ins></td><td>([^<]*)</td></tr>', shown, flags=re.S)
+    assert len(rows) == len(kept), "the page shows the provenance kept with the approval"
+    assert "re-draft" in rows and "clinician" in rows
+
+
+def test_the_safety_acknowledgement_is_recorded_with_the_approval(client, tenant, signed_in):
+    draft = _approvable(client, tenant, signed_in)
+    worksheet = draft["revision"]["worksheet"]
+    form = _form_of(worksheet, rationale=worksheet["rationale"] + " She has thoughts of self-harm.")
+    client.post(f"/drafts/{draft['id']}/edit", data={
+        "csrf_token": signed_in, "base_revision": draft["current_revision"], **form})
+    accepted = client.post(f"/drafts/{draft['id']}/approve", data={
+        "csrf_token": signed_in, "revision": draft["current_revision"] + 1,
+        "safety_acknowledged": "true"})
+    assert accepted.status_code == 200, accepted.text
+    kept, acknowledged = _approval_row(draft["id"])
+    assert acknowledged is True
+    assert "rationale" in {row["field"] for row in kept}

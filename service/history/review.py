@@ -23,7 +23,7 @@ from service.models import Approval, CheckIn, Client, Draft, Resource
 from service.scope import load
 
 STRIP_DAYS = 28  # the calendar strip shows at most the last four weeks of an item
-PATTERN_LENGTH = 3  # check-ins in a row that make a pattern "persistent"
+PATTERN_LENGTH = 3  # check-ins, or review periods, in a row that make a pattern "persistent"
 PATTERN_SKIPS = 2  # of which at least this many were skipped outright
 RANK = {"done": 3, "partial": 2, "skipped": 1}
 
@@ -53,6 +53,9 @@ class ItemReview:
     summary: list[Sentence]
     pattern: tuple[CheckIn, ...] | None
     follow_up_drafts: list[Draft]
+    # The items of PATTERN_LENGTH review periods in a row with little done, oldest first,
+    # this one last: kept, shrunk or changed, and still not happening.
+    stalled_chain: tuple[int, ...] | None = None
 
     @property
     def id(self) -> int:
@@ -77,7 +80,7 @@ class ItemReview:
 
     @property
     def suggest_replacing(self) -> bool:
-        return self.pattern is not None
+        return self.pattern is not None or self.stalled_chain is not None
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,30 @@ def persistent_pattern(check_ins: Sequence[CheckIn]) -> tuple[CheckIn, ...] | No
     return recent
 
 
+def little_done(check_ins: Sequence[CheckIn]) -> bool:
+    """A review period with little done: no day done in full, or more days skipped than done
+    (nothing logged at all counts too)."""
+    done = {c.check_in_date for c in check_ins if c.outcome == "done"}
+    skipped = {c.check_in_date for c in check_ins if c.outcome == "skipped"}
+    return not done or len(skipped) > len(done)
+
+
+def stalled_chain(session: Session, view: ResourceView) -> tuple[int, ...] | None:
+    """This item and the ones it follows up, when PATTERN_LENGTH reviews in a row had little
+    done. The current period counts only once something is logged, so a new item is given
+    its chance before the suggestion appears."""
+    if not view.check_ins or not little_done(view.check_ins):
+        return None
+    chain = [view.resource.id]
+    while len(chain) < PATTERN_LENGTH:
+        earlier = _follows(session, chain[-1])
+        if earlier is None or not little_done(list(session.scalars(
+                select(CheckIn).where(CheckIn.resource_id == earlier)))):
+            return None
+        chain.append(earlier)
+    return tuple(reversed(chain))
+
+
 def _follows(session: Session, resource_id: int) -> int | None:
     """The earlier item the approved draft behind this resource followed up, if any."""
     return session.scalar(select(Draft.follows_resource_id)
@@ -164,7 +191,8 @@ def review_item(session: Session, view: ResourceView) -> ItemReview:
                       strip=calendar_strip(view, today()),
                       summary=summary_sentences(title, view.check_ins),
                       pattern=persistent_pattern(view.check_ins),
-                      follow_up_drafts=_follow_up_drafts(session, view.resource.id))
+                      follow_up_drafts=_follow_up_drafts(session, view.resource.id),
+                      stalled_chain=stalled_chain(session, view))
 
 
 def _client_review(session: Session, principal: Principal, client_id: int, action: str, *,

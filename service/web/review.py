@@ -94,11 +94,13 @@ def draft_page(session: Session, draft: Draft, edited: Worksheet | None = None) 
     page = DraftPage(
         draft=draft, client=session.get_one(Client, draft.client_id), revision=revision,
         worksheet=worksheet, findings=findings, history=history,
-        provenance=changes(history[0].worksheet, saved) if history else [],
+        provenance=changes([(r.author, r.worksheet) for r in history
+                            if r.number <= draft.current_revision]) if history else [],
         unsaved=edited is not None and worksheet != saved)
     if draft.status == DraftStatus.APPROVED:  # only an approved draft has an approval
         page.approval = session.scalar(select(Approval).where(Approval.draft_id == draft.id))
-    if page.approval is not None:
+    if page.approval is not None:  # provenance as kept with the approval, not recomputed
+        page.provenance = page.approval.changes_from_ai
         page.resource = session.scalar(
             select(Resource).where(Resource.approval_id == page.approval.id))
     page.by_field = _group(findings, set(Worksheet.model_fields))

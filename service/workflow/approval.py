@@ -58,11 +58,12 @@ def _record_approval(session: Session, principal: Principal, draft: Draft,
                      revision: DraftRevision, safety_acknowledged: bool) -> Resource:
     assert principal.clinician_id is not None
     content = canonical(revision.worksheet)
-    first = revisions(session, draft)[0]
+    upto = [(r.author, r.worksheet) for r in revisions(session, draft)
+            if r.number <= revision.number]
     approval = Approval(
         draft_id=draft.id, revision_id=revision.id, clinician_id=principal.clinician_id,
         content_sha256=sha256(content), safety_acknowledged=safety_acknowledged,
-        changes_from_ai=changes(first.worksheet, revision.worksheet),
+        changes_from_ai=changes(upto),
     )
     session.add(approval)
     session.flush()
