@@ -16,8 +16,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from service.clock import now
@@ -270,3 +272,27 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     replay_of_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = _created()
+
+
+class ImmutableRecord(Exception):
+    """A change to a record that is only ever added to: a bug, never a user error."""
+
+
+def _refuse(mapper: Mapper[Any], connection: Any, target: Any) -> None:
+    raise ImmutableRecord(f"{type(target).__name__} {target.id} is immutable: add a new one")
+
+
+def _refuse_content_change(mapper: Mapper[Any], connection: Any, target: Resource) -> None:
+    """A resource may be retired; what it holds (the approved content) never changes."""
+    state = inspect(target)
+    if any(state.attrs[name].history.has_changes() for name in ("content", "approval_id")):
+        _refuse(mapper, connection, target)
+
+
+# Revisions, approvals and check-ins are history: an edit is a new row. The database's
+# triggers (migration 0005) refuse the same for code that bypasses the ORM.
+for _model in (DraftRevision, Approval, CheckIn):
+    event.listen(_model, "before_update", _refuse)
+    event.listen(_model, "before_delete", _refuse)
+event.listen(Resource, "before_update", _refuse_content_change)
+event.listen(Resource, "before_delete", _refuse)

@@ -329,14 +329,14 @@ def test_headings_labels_and_touch_targets_are_in_place(client, world):
         assert f'for="{control}"' in page, f"{control} has no label"
 
 
-def test_reads_and_check_ins_by_link_are_audited_without_a_principal(client, world):
+def test_reads_and_check_ins_by_link_are_audited_as_the_clients_link(client, world):
     token, item, c = world["token"], world["resource"]["id"], world["client"]
     csrf = csrf_of(client.get(f"/c/{token}/items/{item}").text)
     client.get(f"/c/{token}")
     assert _check_in(client, token, item, csrf, outcome="done").status_code == 303
     with transaction() as session:
         events = list(session.scalars(select(AuditEvent).where(
-            AuditEvent.client_id == c["id"], AuditEvent.actor == "system")))
+            AuditEvent.client_id == c["id"], AuditEvent.actor == f"client_link:{c['id']}")))
     actions = [e.action for e in events]
     assert actions.count("resource.list") >= 3 and "check_in.created" in actions
     assert all(e.organisation_id is not None for e in events)

@@ -6,13 +6,13 @@ import datetime as dt
 import threading
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from service import audit
 from service.auth.principal import Principal
 from service.db import get_engine, transaction
 from service.errors import Conflict
-from service.models import AuditEvent, Draft
+from service.models import AuditEvent, Draft, DraftRevision
 from service.workflow.approval import approve_revision
 from service.workflow.content import canonical, sha256
 from tests.factories import PORCH_REQUEST, make_client, make_draft
@@ -65,6 +65,11 @@ def test_full_loop_resource_is_exactly_the_approved_revision(client, tenant):
     assert check_in.status_code == 201
     again = client.get(f"/api/v1/resources/{resource['id']}", headers=tenant.integration).json()
     assert again["check_ins"][0]["note"] == "rain"
+    sign_off = again["approval"]
+    assert (sign_off["draft_id"], sign_off["revision"], sign_off["clinician_id"]) == (
+        draft["id"], draft["current_revision"], tenant.clinician_id)
+    assert sign_off["safety_acknowledged"] is False
+    assert dt.datetime.fromisoformat(sign_off["approved_at"]) <= dt.datetime.now(dt.UTC)
 
 
 def test_integration_key_can_never_approve(client, tenant):
@@ -265,3 +270,45 @@ def test_list_reads_are_attributable_to_each_client_they_showed(client, tenant):
             assert seen == {("client.list", str(c["id"]), actor),
                             ("draft.list", str(drafted_ids[c["id"]]), actor)}, seen
         assert audit.verify(session) == []  # batched events chain like single ones
+
+
+def _approved_world(http, tenant):  # type: ignore[no-untyped-def]
+    draft = _fix_errors(http, tenant, make_draft(http, tenant, make_client(http, tenant)["id"]))
+    resource = http.post(f"/api/v1/drafts/{draft['id']}/approve", headers=tenant.clinician,
+                         json={"revision": draft["current_revision"]})
+    assert resource.status_code == 201, resource.text
+    check_in = http.post(f"/api/v1/resources/{resource.json()['id']}/check-ins",
+                         headers=tenant.integration, json={"outcome": "done"})
+    assert check_in.status_code == 201, check_in.text
+    return resource.json()
+
+
+IMMUTABLE = [("draft_revisions", "worksheet", "'{}'"), ("approvals", "content_sha256", "'x'"),
+             ("check_ins", "outcome", "'skipped'"), ("resources", "content", "'{}'")]
+
+
+@pytest.mark.parametrize(("table", "column", "value"), IMMUTABLE)
+def test_the_database_refuses_to_change_history(client, tenant, table, column, value):
+    """Even SQL that bypasses the service (a console, a stray script) cannot rewrite an
+    approved revision, an approval, a check-in or what a client was shown."""
+    from sqlalchemy.exc import DBAPIError
+
+    _approved_world(client, tenant)
+    with pytest.raises(DBAPIError, match="immutable"), transaction() as session:
+        session.execute(text(f"UPDATE {table} SET {column} = {value}"))
+
+
+def test_the_orm_refuses_to_change_or_delete_history_but_a_resource_may_retire(client, tenant):
+    from service.models import Approval, CheckIn, ImmutableRecord, Resource
+
+    resource = _approved_world(client, tenant)
+    for model, field in ((DraftRevision, "author"), (Approval, "content_sha256"),
+                         (CheckIn, "note"), (Resource, "content")):
+        with pytest.raises(ImmutableRecord), transaction() as session:
+            row = session.scalars(select(model)).first()
+            setattr(row, field, "rewritten")
+        with pytest.raises(ImmutableRecord), transaction() as session:
+            session.delete(session.scalars(select(model)).first())
+    retired = client.post(f"/api/v1/resources/{resource['id']}/retire", headers=tenant.clinician)
+    assert retired.status_code == 200 and retired.json()["status"] == "retired"
+    assert retired.json()["content_sha256"] == resource["content_sha256"]

@@ -10,7 +10,7 @@ from service import history
 from service.api.convert import resource_out
 from service.api.deps import SessionDep
 from service.api.schemas import CheckInIn, CheckInOut, PathId, ResourceOut
-from service.clients import client_for_link
+from service.clients import client_for_link, link_principal
 from service.errors import NotFound
 from service.models import Client, Resource
 
@@ -28,7 +28,8 @@ def _client(session: SessionDep, token: str) -> Client:
 @router.get("/{token}/resources", operation_id="client_view_resources")
 def client_resources(token: Token, session: SessionDep) -> list[ResourceOut]:
     client = _client(session, token)
-    return [resource_out(v) for v in history.list_resources(session, None, client, limit=200)]
+    views = history.list_resources(session, link_principal(client), client, limit=200)
+    return [resource_out(v, for_client=True) for v in views]
 
 
 @router.post("/{token}/resources/{resource_id}/check-ins", operation_id="client_view_check_in",
@@ -39,6 +40,6 @@ def client_check_in(token: Token, resource_id: PathId, body: CheckInIn,
     resource = session.get(Resource, resource_id)
     if resource is None or resource.client_id != client.id:
         raise NotFound(f"resource {resource_id} not found")
-    row = history.record_check_in(session, None, resource, **body.model_dump())
+    row = history.record_check_in(session, link_principal(client), resource, **body.model_dump())
     return CheckInOut(id=row.id, check_in_date=row.check_in_date, outcome=row.outcome,
                       note=row.note)

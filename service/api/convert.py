@@ -7,6 +7,7 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from service.api.schemas import (
+    ApprovalOut,
     CandidateOut,
     CheckInOut,
     ClientOut,
@@ -48,13 +49,15 @@ def draft_out(session: Session, draft: Draft) -> DraftOut:
     )
 
 
-def resource_out(view: ResourceView) -> ResourceOut:
+def resource_out(view: ResourceView, *, for_client: bool = False) -> ResourceOut:
+    """The client's own view leaves out the sign-off: clinician ids are the practice's."""
     r = view.resource
     return ResourceOut(
         id=r.id, client_id=r.client_id, status=r.status, worksheet=view.worksheet,
         content_sha256=r.content_sha256, streak=view.streak, created_at=r.created_at,
         check_ins=[CheckInOut(id=c.id, check_in_date=c.check_in_date, outcome=c.outcome,
                               note=c.note) for c in view.check_ins],
+        approval=None if for_client else ApprovalOut(**vars(view.approval)),
     )
 
 

@@ -115,6 +115,16 @@ class CheckInOut(BaseModel):
     note: str | None
 
 
+class ApprovalOut(BaseModel):
+    """The sign-off behind a resource: the clinician, and the exact revision approved."""
+
+    draft_id: int
+    revision: int
+    clinician_id: int
+    approved_at: dt.datetime
+    safety_acknowledged: bool
+
+
 class ResourceOut(BaseModel):
     id: int
     client_id: int
@@ -124,6 +134,8 @@ class ResourceOut(BaseModel):
     streak: int
     check_ins: list[CheckInOut]
     created_at: dt.datetime
+    approval: ApprovalOut | None = Field(
+        default=None, description="Who approved it (null in the client's own view)")
 
 
 T = TypeVar("T")

@@ -11,7 +11,9 @@ from service.errors import Forbidden
 class Principal:
     organisation_id: int
     clinician_id: int | None
-    kind: str  # "clinician" (session or personal key) or "integration" (organisation key)
+    kind: str  # "clinician" (session or personal key), "integration" (organisation key),
+    #            or "client_link" (a client's own link: their approved items, their check-ins)
+    client_id: int | None = None  # the link's client, for "client_link"
 
     def require_clinician(self, action: str) -> int:
         """Clinical decisions (approving, editing, re-drafting, rejecting, retiring) are a
@@ -24,4 +26,6 @@ class Principal:
     def actor(self) -> str:
         if self.clinician_id is not None:
             return f"clinician:{self.clinician_id}"
+        if self.kind == "client_link":
+            return f"client_link:{self.client_id}"
         return f"integration:{self.organisation_id}"

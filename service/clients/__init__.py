@@ -128,5 +128,10 @@ def revoke_client_link(session: Session, principal: Principal, client_id: int) -
                  client_id=client.id)
 
 
+def link_principal(client: Client) -> Principal:
+    """Who acts through a client's link: that client, so the audit log names them."""
+    return Principal(client.organisation_id, None, "client_link", client.id)
+
+
 def client_for_link(session: Session, token: str) -> Client | None:
     return session.scalar(select(Client).where(Client.link_token_hash == hash_token(token)))

@@ -15,7 +15,7 @@ from service.auth.principal import Principal
 from service.clock import today
 from service.errors import Conflict, Invalid
 from service.history.streak import compassionate_streak
-from service.models import CheckIn, Client, Resource
+from service.models import Approval, CheckIn, Client, DraftRevision, Resource
 from service.scope import load
 from service.webhooks.events import emit
 
@@ -23,10 +23,22 @@ Outcome = Literal["done", "partial", "skipped"]
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """Who approved the item, and which revision of which draft: the sign-off behind it."""
+
+    draft_id: int
+    revision: int
+    clinician_id: int
+    approved_at: dt.datetime
+    safety_acknowledged: bool
+
+
+@dataclass(frozen=True)
 class ResourceView:
     resource: Resource
     check_ins: list[CheckIn]
     streak: int
+    approval: Provenance
 
     @property
     def worksheet(self) -> dict[str, object]:
@@ -38,10 +50,16 @@ def _view(session: Session, resource: Resource) -> ResourceView:
         CheckIn.resource_id == resource.id).order_by(CheckIn.check_in_date, CheckIn.id)))
     frequency = str(json.loads(resource.content).get("frequency") or "")
     practised = [c.check_in_date for c in check_ins if c.outcome in ("done", "partial")]
-    return ResourceView(resource, check_ins, compassionate_streak(frequency, practised, today()))
+    signed = session.execute(
+        select(Approval.draft_id, DraftRevision.number, Approval.clinician_id,
+               Approval.approved_at, Approval.safety_acknowledged)
+        .join(DraftRevision, DraftRevision.id == Approval.revision_id)
+        .where(Approval.id == resource.approval_id)).one()
+    return ResourceView(resource, check_ins, compassionate_streak(frequency, practised, today()),
+                        Provenance(*signed))
 
 
-def list_resources(session: Session, principal: Principal | None, client: Client, *,
+def list_resources(session: Session, principal: Principal, client: Client, *,
                    after: int = 0, limit: int = 50) -> list[ResourceView]:
     rows = session.scalars(select(Resource).where(
         Resource.client_id == client.id, Resource.id > after).order_by(Resource.id).limit(limit))
@@ -64,7 +82,7 @@ def get_resource(session: Session, principal: Principal, resource_id: int) -> Re
     return _view(session, resource)
 
 
-def record_check_in(session: Session, principal: Principal | None, resource: Resource, *,
+def record_check_in(session: Session, principal: Principal, resource: Resource, *,
                     outcome: Outcome, check_in_date: dt.date | None = None,
                     note: str | None = None) -> CheckIn:
     """A client's (or clinician's) log of one attempt; non-completion is data, not failure."""

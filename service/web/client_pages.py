@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from service import history
 from service.api.deps import SessionDep
-from service.clients import client_for_link
+from service.clients import client_for_link, link_principal
 from service.clock import today
 from service.errors import DomainError
 from service.history import ResourceView
@@ -116,7 +116,8 @@ def _item(session: Session, client: Client, raw_id: str) -> Item | None:
     if not raw_id.isdigit() or len(raw_id) > 12:
         return None
     resource_id = int(raw_id)
-    views = history.list_resources(session, None, client, after=resource_id - 1, limit=1)
+    views = history.list_resources(session, link_principal(client), client,
+                                   after=resource_id - 1, limit=1)
     if not views or views[0].resource.id != resource_id:
         return None
     return Item(views[0], _words(session, client).get(resource_id, DEFAULT_WORD))
@@ -140,7 +141,7 @@ def client_home(request: Request, token: str, session: SessionDep) -> Response:
         return not_found(request)
     words = _words(session, client)
     items = [Item(v, words.get(v.resource.id, DEFAULT_WORD))
-             for v in history.list_resources(session, None, client, limit=200)]
+             for v in history.list_resources(session, link_principal(client), client, limit=200)]
     active = [i for i in items if i.active]
     word = (active or items)[-1].word if items else DEFAULT_WORD
     return _page(request, "client/index.html", token=token, home=token, word=word, active=active,
@@ -234,7 +235,8 @@ def check_in(request: Request, token: str, resource_id: str, session: SessionDep
     if problem is None:
         try:
             history.record_check_in(
-                session, None, item.view.resource, outcome=values["outcome"],  # type: ignore[arg-type]
+                session, link_principal(client),
+                item.view.resource, outcome=values["outcome"],  # type: ignore[arg-type]
                 check_in_date=dt.date.fromisoformat(values["check_in_date"]),
                 note=values["note"] or None)
         except DomainError as exc:  # checked above; kept so a new rule still reads kindly
