@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from service.cli import main
+from service.config import ROOT
 from tests.factories import PORCH_REQUEST
 
 
@@ -129,3 +139,144 @@ def test_serve_refuses_several_processes_on_sqlite(monkeypatch):
     finally:
         get_settings.cache_clear()
     assert "PostgreSQL" in str(refused.value.code)
+
+
+# --- the installed entry point, end to end, in subprocesses -----------------------------------
+
+HOMEWORK = ROOT / ".venv" / "bin" / "homework"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str, key: str | None = None, body: dict[str, str] | None = None,
+         method: str = "GET") -> tuple[int, str]:
+    request = urllib.request.Request(
+        url, method=method, data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json",
+                 **({"Authorization": f"Bearer {key}"} if key else {})})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def _serve_until_healthy(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen([str(HOMEWORK), "serve", "--host", "127.0.0.1", "--port",
+                               str(port)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 45
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"serve exited {server.returncode}: "
+                                 f"{server.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+        try:
+            status, body = _get(f"http://127.0.0.1:{port}/healthz")
+        except OSError:
+            time.sleep(0.1)
+            continue
+        assert status == 200 and json.loads(body)["status"] == "ok", (status, body)
+        return server
+    server.kill()
+    raise AssertionError("serve did not answer /healthz within 45 s")
+
+
+def test_the_installed_command_end_to_end(tmp_path, capsys):
+    """`.venv/bin/homework` as an operator runs it, on a fresh SQLite file, no LLM model.
+    Steps that do not depend on each other run at once, to keep the test short."""
+    db = tmp_path / "cli.db"
+    env = {**os.environ, "HOMEWORK_DATABASE_URL": f"sqlite:///{db}",
+           "HOMEWORK_WEBHOOK_DISPATCH": "false"}
+    env.pop("HOMEWORK_LLM_MODEL", None)
+    env.pop("HOMEWORK_LLM_FALLBACK_MODEL", None)
+
+    def start(*args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([str(HOMEWORK), *args], env=env, cwd=tmp_path, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def finish(process: subprocess.Popen[str]) -> str:
+        try:
+            out, err = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+        assert process.returncode == 0, (process.args, out, err[-2000:])
+        return out
+
+    assert "database migrated" in finish(start("migrate"))
+    demo = start("demo")
+    clinician = start("create-clinician", "--email", "Smoke@Example.org", "--name", "Dr Smoke",
+                      "--password", "a long enough password", "--organisation", "Smoke practice")
+    draft = start("draft", PORCH_REQUEST, "--client", "Maria")
+    port = _free_port()
+    server = _serve_until_healthy(env, port)
+    try:
+        assert "demo clinician login: demo@example.org / demo-password-123" in finish(demo)
+        assert "clinician smoke@example.org created in Smoke practice" in finish(clinician)
+        # a personal key, and an integration key of the demo practice (the default)
+        personal, integration = (finish(p).strip() for p in [
+            start("create-api-key", "--clinician", "smoke@example.org"),
+            start("create-api-key")])
+        for key in (personal, integration):  # the key alone, on one line, printed this once
+            assert re.fullmatch(r"hw_[A-Za-z0-9_-]{40,}", key), key
+
+        base = f"http://127.0.0.1:{port}/api/v1"
+        made = _get(f"{base}/clients", integration, {"external_id": "SMOKE-1", "name": "Sam"},
+                    method="PUT")
+        assert made[0] == 201, made
+        client_id = json.loads(made[1])["id"]
+        assert _get(f"{base}/clients/{client_id}", integration)[0] == 200
+        assert _get(f"{base}/clients/{client_id}", personal)[0] == 404  # another practice
+        assert _get(f"{base}/clients", "hw_not-a-key")[0] == 401
+        printed = finish(draft)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        for process in (demo, clinician, draft):
+            if process.poll() is None:
+                process.kill()
+    # uvicorn shuts down on SIGTERM, then re-raises it: killed by SIGTERM is a clean stop
+    assert server.returncode in (0, -signal.SIGTERM), (
+        server.returncode, server.stderr.read().decode()[-2000:])  # type: ignore[union-attr]
+
+    main(["draft", PORCH_REQUEST, "--client", "Maria", "--json"])  # the same draft, as data
+    expected = json.loads(capsys.readouterr().out)
+    lines = printed.splitlines()
+    assert lines[0].startswith("template: behavioral_activation (") and "offline" in lines[0]
+    assert "  template_id: behavioral_activation" in lines
+    assert expected["worksheet"]["task"].strip()
+    for field in ("task", "when", "where", "frequency", "done_criteria"):
+        assert f"  {field}: {expected['worksheet'][field]}" in lines, field
+    findings = [line for line in lines if re.match(r"  \[(error|warning|info)\] ", line)]
+    assert findings == [f"  [{f['severity']}] {f['code']} ({f['field']}): {f['message']}"
+                        for f in expected["findings"]]
+
+    assert finish(start("audit", "verify")).strip() == "audit log intact"
+    engine = create_engine(f"sqlite:///{db}")
+    try:
+        with engine.connect() as conn:
+            keys = conn.execute(text("SELECT k.key_hash, k.clinician_id, o.name FROM api_keys k "
+                                     "JOIN organisations o ON o.id = k.organisation_id "
+                                     "ORDER BY k.id")).all()
+            demo_org = conn.execute(text("SELECT id FROM organisations "
+                                         "WHERE name = 'Demo practice'")).scalar_one()
+            events = conn.execute(text("SELECT actor, action, client_id FROM audit_events "
+                                       "ORDER BY id")).all()
+    finally:
+        engine.dispose()
+    assert sorted((h, clinician_id is not None, org) for h, clinician_id, org in keys) == sorted([
+        (hashlib.sha256(personal.encode()).hexdigest(), True, "Smoke practice"),
+        (hashlib.sha256(integration.encode()).hexdigest(), False, "Demo practice")])
+    assert [tuple(e) for e in events] == [(f"integration:{demo_org}", "client.created", client_id),
+                                          (f"integration:{demo_org}", "client.read", client_id)]
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("cli.db*"))
+    for key in (personal, integration):  # not in the database file nor its write-ahead log
+        assert key.removeprefix("hw_").encode() not in stored
