@@ -114,3 +114,18 @@ def test_a_violation_would_be_seen(page: Page, live_server: str) -> None:
         page.add_script_tag(content="window.injected = true")
     assert page.evaluate("() => window.injected") is None
     assert watch.csp, "the refused inline script left no console message"
+
+
+def test_the_client_item_prints_as_a_worksheet(page: Page, live_server: str,
+                                               state: State) -> None:
+    """Print CSS: the worksheet stays, the check-in form and the page furniture go."""
+    _visit(page, CLIENT_PAGES["client item"](state), "client item")
+    form = page.locator("form").first
+    worksheet = page.locator(".client-worksheet").first
+    expect(form).to_be_visible()
+    page.emulate_media(media="print")
+    expect(form).to_be_hidden()
+    expect(worksheet).to_be_visible()
+    assert page.evaluate("() => getComputedStyle(document.body).fontFamily").startswith("Georgia")
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF")
