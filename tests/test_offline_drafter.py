@@ -355,3 +355,72 @@ def test_an_instruction_makes_it_smaller(instruction: str) -> None:
     assert ws.duration_minutes == template.minimum_viable_dose.duration_minutes
     assert ws.task == template.minimum_viable_dose.task
     assert only_clinician_findings(findings), findings
+
+
+@pytest.mark.parametrize(("template_id", "text", "plain_text"), [
+    ("grounding", "When distress rises, use a grounding skill such as 5-4-3-2-1.",
+     "When distress rises, use a skill for this practice such as 5-4-3-2-1."),
+    ("grounding", "Use a grounding app or a phone note.",
+     "Use an app for this practice or a phone note."),
+    ("grounding", "Grounding was used, and distress was rated.",
+     "This practice was used, and distress was rated."),
+    ("grounding", "Try it first. Grounding brings you back.",
+     "Try it first. This practice brings you back."),
+    ("grounding", "One round of grounding and a rating.",
+     "One round of this practice and a rating."),
+    ("sleep_diary", "Fill in the sleep diary each morning.", "Fill in the diary each morning."),
+    ("sleep_diary", "A sleep diary shows what your nights are like.",
+     "A diary shows what your nights are like."),
+    ("sleep_diary", "Use a sleep diary app, or a spreadsheet.",
+     "Use a diary app, or a spreadsheet."),
+    ("worry_time", "Keep the worry time short.", "Keep this practice short."),
+    ("worry_time", "Set a worry time alarm.", "Set an alarm for this practice."),
+])
+def test_the_templates_name_is_replaced_with_an_article_that_fits(
+        template_id: str, text: str, plain_text: str) -> None:
+    """Not "use a this practice skill" or "Fill in the this practice": the article goes with
+    what replaces the name, and a sentence still starts with a capital."""
+    assert plain(text, get_template(template_id)) == plain_text
+
+
+ARTICLE_BEFORE_PLACEHOLDER = re.compile(r"(?i)\b(a|an|the)\s+this practice\b")
+LOWER_AT_SENTENCE_START = re.compile(r"(?:^|[.!?]\s+)this practice\b")
+
+
+@pytest.mark.parametrize("modality", ["paper", "app", "voice_note", "conversation", "calendar"])
+def test_no_template_reads_a_this_practice(modality: str) -> None:
+    for template in get_catalog().values():
+        for instruction in (None, "make it smaller"):
+            ws, _ = draft("she wants a small, steady change", template.id, instruction,
+                          preferred_modality=modality)
+            for part in client_text(ws).splitlines():
+                assert not ARTICLE_BEFORE_PLACEHOLDER.search(part), (template.id, part)
+                assert not LOWER_AT_SENTENCE_START.search(part), (template.id, part)
+
+
+@pytest.mark.parametrize(("request_text", "template_id"), [
+    ("CBT-I week 1 - baseline before sleep restriction. 62M, wakes 3-4 times a night.",
+     "sleep_diary"),
+    ("Couple recovering after an affair disclosure; they want to reach for each other.",
+     "couples_repair"),
+    ("Insomnia client convinced he needs 8 hours, panics about it at 2am.", "guided_reading"),
+])
+def test_a_treatment_step_an_event_or_the_small_hours_is_no_cue(request_text: str,
+                                                                template_id: str) -> None:
+    """The request mentions them, but a task tied to them would never start: the draft falls
+    back to the template's own daily cue."""
+    ws, findings = draft(request_text, template_id)
+    assert ws.when == get_template(template_id).default_practice.cue
+    assert only_clinician_findings(findings), findings
+
+
+@pytest.mark.parametrize(("request_text", "when"), [
+    ("Alcohol - 3 months sober, urges hit at 6pm when he gets home.", "When you get home"),
+    ("New to mindfulness. 5 mins in the morning after she feeds the cat.",
+     "After you feed the cat"),
+    ("Ruminates for hours after work about what he said in meetings.", "After work"),
+])
+def test_a_daily_moment_in_the_request_is_the_cue(request_text: str, when: str) -> None:
+    ws, findings = draft(request_text, "mindful_breathing")
+    assert ws.when == when
+    assert only_clinician_findings(findings), findings

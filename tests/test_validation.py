@@ -10,6 +10,7 @@ import pytest
 
 from service.catalog import get_catalog
 from service.validation import validate_worksheet
+from service.validation.cues import find_cue, find_place
 from service.worksheet import Worksheet, has_error
 
 TODAY = dt.date(2026, 3, 2)
@@ -222,3 +223,60 @@ def test_validator_dev_set(line: dict) -> None:  # type: ignore[type-arg]
     assert not errors & set(line.get("forbid_codes", [])), errors
     if not line["expect_codes"]:
         assert not errors, errors
+
+
+@pytest.mark.parametrize(("request_text", "cue"), [
+    # routines and daily moments, in the client's words
+    ("Since the layoff he stays in bed; he makes tea every morning.",
+     "Right after your morning tea"),
+    ("She has coffee on the porch every morning.", "Right after your morning coffee"),
+    ("He walks the dog every morning.", "Right after you walk the dog in the morning"),
+    ("Flat after breakfast most days.", "After breakfast"),
+    ("Urges hit at 6pm when he gets home.", "When you get home"),
+    ("Wants to do it after brushing her teeth.", "After brushing your teeth"),
+    ("Mornings on the porch with coffee are her quiet time.", "With your coffee on the porch"),
+    ("5 mins in the morning after she feeds the cat.", "After you feed the cat"),
+    ("Struggles to unwind before bed.", "Before bed"),
+    ("Ruminates for hours after work about what he said in meetings.", "After work"),
+    ("Cries once the kids are in bed.", "Once the kids are in bed"),
+    ("She says 'I always mess it up' after every shift.", "After every shift"),
+    ("Panics in the car park before going into work.", "Before going into work"),
+    # a set time, but not the small hours when the trouble happens
+    ("Set aside 15 mins at 6pm and postpone the rest.", "At 6pm"),
+    ("She always has a coffee at 9 pm on the sofa.", "At 9 pm"),
+    ("Insomnia client, panics about it at 2am.", None),
+    ("Menopausal, waking at 4am and can't get back off.", None),
+    # clinical steps, life events and hard moments are no daily cue
+    ("CBT-I week 1 - baseline before sleep restriction.", None),
+    ("Couple recovering after an affair disclosure.", None),
+    ("Low mood after a breakup, stopped seeing friends.", None),
+    ("Shame after a relapse; keeps saying he's useless.", None),
+    ("Practise repairing after a fight.", None),
+    ("Wants to read a chapter about panic before next session.", None),
+    ("Heart racing before exams.", None),
+    ("Wants to ask his flatmate to clean up after himself.", None),
+    ("Has panic attacks every morning.", None),
+    ("Has a drink every evening to unwind.", None),
+    ("Do it when you get a chance.", None),
+])
+def test_find_cue_prefers_real_daily_cues(request_text: str, cue: str | None) -> None:
+    assert find_cue(request_text) == cue
+
+
+@pytest.mark.parametrize(("request_text", "place"), [
+    ("She has coffee on the porch every morning.", "On the porch"),
+    ("Makes tea in her kitchen every morning.", "In your kitchen"),
+    ("She has tea on the patio every evening.", "On the patio"),
+    ("Mornings on the porch with coffee are her quiet time.", "On the porch"),
+    ("She always has a coffee at 9 pm on the sofa.", "On the sofa"),
+    ("Couple recovering after an affair disclosure.", None),
+])
+def test_find_place_takes_the_routines_place(request_text: str, place: str | None) -> None:
+    assert find_place(request_text) == place
+
+
+def test_missing_when_fix_ignores_a_treatment_step_in_the_request() -> None:
+    found = validate_worksheet(good(when="sometime"), today=TODAY,
+                               request_text="CBT-I week 1 - baseline before sleep restriction.")
+    fix = next(f.suggested_fix for f in found if f.code == "missing_when")
+    assert fix == {"when": get_catalog()["mindful_breathing"].default_practice.cue}
