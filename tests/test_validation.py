@@ -187,9 +187,21 @@ def test_every_error_carries_a_fix_that_removes_it(code: str) -> None:
     fix = findings[0].suggested_fix
     assert fix, code
     if code == "low_confidence":
+        shrunk = Worksheet.model_validate({**ws.model_dump(mode="json"), **fix})
+        assert code in codes(shrunk), "shrinking alone never clears it: the client re-rates"
         fix = {**fix, "confidence": 8}  # re-rated in session after shrinking
     fixed = Worksheet.model_validate({**ws.model_dump(mode="json"), **fix})
     assert code not in codes(fixed), fix
+
+
+def test_low_confidence_at_the_smallest_dose_offers_no_fix() -> None:
+    """Nothing smaller to offer: the clinician changes the task or re-rates with the client."""
+    from service.catalog import get_template
+
+    small = get_template(good().template_id).minimum_viable_dose
+    ws = good(task=small.task, duration_minutes=small.duration_minutes, confidence=4)
+    found = [f for f in validate_worksheet(ws, today=TODAY) if f.code == "low_confidence"]
+    assert found and found[0].suggested_fix is None
 
 
 def test_missing_when_fix_uses_a_cue_from_the_request() -> None:

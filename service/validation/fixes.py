@@ -15,13 +15,27 @@ def rationale_from(template: Template, goal: str) -> str:
                                                "what matters to you")
 
 
+def _smaller(ws: Worksheet, template: Template) -> dict[str, Any] | None:
+    """The template's smallest dose. The rating stays as it was: it was given for the bigger
+    task, so the error stands until the client rates the smaller one again in session; a
+    fix never turns the error into a mere "no rating" warning. At the smallest dose already,
+    only the clinician can change the task."""
+    small = template.minimum_viable_dose
+    if ws.task == small.task and (ws.duration_minutes or 0) <= small.duration_minutes:
+        return None
+    return {"task": small.task, "duration_minutes": small.duration_minutes,
+            "frequency": small.frequency, "done_criteria": small.done_criteria}
+
+
 def suggest_fix(code: str, ws: Worksheet, template: Template | None, request_text: str,
                 today: dt.date) -> dict[str, Any] | None:
     if code == "missing_review":
         return {"review_date": (today + dt.timedelta(days=7)).isoformat()}
     if template is None:
         return None
-    practice, small = template.default_practice, template.minimum_viable_dose
+    if code == "low_confidence":
+        return _smaller(ws, template)
+    practice = template.default_practice
     fixes: dict[str, dict[str, Any]] = {
         "missing_when": {"when": find_cue(request_text) or practice.cue},
         "missing_where": {"where": practice.where},
@@ -31,8 +45,5 @@ def suggest_fix(code: str, ws: Worksheet, template: Template | None, request_tex
         "missing_rationale": {"rationale": rationale_from(template, ws.goal)},
         "rationale_not_linked_to_goal": {"rationale": rationale_from(template, ws.goal)},
         "missing_obstacle_plan": {"obstacles": [o.model_dump() for o in template.obstacles]},
-        "low_confidence": {"task": small.task, "duration_minutes": small.duration_minutes,
-                           "frequency": small.frequency, "done_criteria": small.done_criteria,
-                           "confidence": None},
     }
     return fixes.get(code)
