@@ -220,6 +220,12 @@ IDENTIFIER_FORMS = [
     ("her number is 123-45-6789", "123-45-6789"),
     ("postcode SW1A 1AA", "SW1A 1AA"),
     ("email jane_doe@example.co.uk", "jane_doe"),
+    ("MRN 0012", "0012"),
+    ("mrn: 77", "77"),
+    ("DOB March 1990.", "March 1990"),
+    ("born in Mar. 1990", "Mar. 1990"),
+    ("date of birth: March '90", "March '90"),
+    ("DOB 03/1990", "03/1990"),
 ]
 
 
@@ -298,3 +304,58 @@ PRACTICE_PHRASES = [
 @pytest.mark.parametrize("phrase", PRACTICE_PHRASES)
 def test_ordinary_practice_text_is_not_redacted(phrase: str) -> None:
     assert Redactor(identifiers(_jane())).redact(phrase) == phrase
+
+
+# --- the client's name in the spellings clinicians type -----------------------------------
+
+def _named(name: str, dob: dt.date | None = None) -> Redactor:
+    return Redactor(identifiers(Client(name=name, preferred_name=None, external_id="PMS-1",
+                                       date_of_birth=dob)))
+
+
+# (the client's name, text about them, what of it must not leave the service)
+NAME_SPELLINGS = [
+    ("Li Wu", "Li hasn't left the flat since March; Wu is her married name. DOB March 1990.",
+     ["Li", "Wu", "March 1990"]),
+    ("Li Wu", "Li's mum came too.", ["Li"]),
+    ("Anne-Marie O'Neill", "O\u2019Neill said so.", ["Neill"]),
+    ("Anne-Marie O'Neill", "Mrs O\u2018Neill and Mrs ONeill and Mrs O Neill.", ["Neill"]),
+    ("Anne-Marie O\u2019Neill", "O'Neill said so.", ["Neill"]),
+    ("Zoë Brontë", "Zoe Bronte, or Zoe, or Ms Bronte.", ["Zoe", "Bronte"]),
+    ("Zoe Bronte", "Zoë Brontë", ["Zo", "Bront"]),
+    ("Zoë Brontë", "Zoe\u0308 (decomposed) and ZOË.", ["Zo", "ZO"]),
+    ("José Núñez", "Jose Nunez; Mr Nunez; José.", ["Jose", "Nunez", "José"]),
+    ("Mary-Jane Smith", "Jane says Mary Jane, or Mary\u2011Jane, is fine.", ["Jane", "Mary"]),
+    ("Mary-Jane Smith", "Mary-Jane came; Mary came.", ["Mary", "Jane"]),
+    ("An Do", "Her mum calls her Do at home, and An at school.", [" Do ", " An "]),
+    ("Søren Łukasz", "Soren and Lukasz.", ["Soren", "Lukasz"]),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "leaks"), NAME_SPELLINGS,
+                         ids=[t for _, t, _ in NAME_SPELLINGS])
+def test_the_client_s_name_is_redacted_in_common_spellings_and_restored_exactly(
+        name: str, text: str, leaks: list[str]) -> None:
+    redactor = _named(name, dt.date(1990, 3, 4))
+    redacted = redactor.redact(text)
+    for leak in leaks:
+        assert leak not in redacted, (leak, redacted)
+    assert "[CLIENT_NAME_1]" in redacted, redacted
+    assert redactor.restore(redacted) == text
+
+
+# (the client's name, text in which nothing is theirs)
+NOT_THE_NAME = [
+    ("Li Wu", "Lift weights, listen to music, walk with Wuffles the dog; li and wu too."),
+    ("Li Wu", "LIGHTS off at 10, then write in the log."),
+    ("An Do", "An hour before bed. Do this 3 times a week. Do it anyway."),
+    ("An Do", "Note an urge, and do the practice in the kitchen."),
+    ("Ludwig van Beethoven", "Take the van to the park."),
+    ("Maria de Souza", "Ask about the de-escalation plan."),
+    ("Zoë Brontë", "Zoetrope and Brontosaurus stickers on the chart."),
+]
+
+
+@pytest.mark.parametrize(("name", "text"), NOT_THE_NAME, ids=[t for _, t in NOT_THE_NAME])
+def test_words_that_only_look_like_the_name_are_not_redacted(name: str, text: str) -> None:
+    assert _named(name).redact(text) == text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Collection
 
 from sqlalchemy import select
@@ -73,8 +74,21 @@ def identifiers(client: Client) -> list[str]:
     values = [client.name, client.preferred_name, client.external_id]
     if client.date_of_birth:
         values.extend(date_spellings(client.date_of_birth))
-    values.extend(part for part in client.name.split() if len(part) > 2)
+    for name in (client.name, client.preferred_name):
+        values.extend(_name_parts(name or ""))
     return [v for v in values if v]
+
+
+def _name_parts(name: str) -> list[str]:
+    """The words of a name on their own, and the pieces of a hyphenated one ("Mary-Jane",
+    "Mary" and "Jane"), two-letter ones kept ("Li Wu"); not initials, nor a lower-case
+    particle beside capitalised words ("de" of "Maria de Souza")."""
+    words = name.split()
+    pieces = [p for w in words for p in re.split(r"[-\u2010\u2011]+", w) if p]
+    capitalised = any(not p.islower() for p in pieces)
+    parts = (words if len(words) > 1 else []) + (pieces if len(pieces) > 1 else [])
+    return list(dict.fromkeys(
+        p for p in parts if len(p) > 1 and not (capitalised and p.islower())))
 
 
 _MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -84,7 +98,8 @@ _MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", 
 def date_spellings(day: dt.date) -> list[str]:
     """12 April 1987 as 1987-04-12, 12/04/1987, 4/12/87 (d/m/y and m/d/y; / - . apart;
     zero-padded or not; four- or two-digit year), 12 April 1987, April 12, 1987, 12 Apr 87,
-    12th April and the like (month names in English, fixed rather than the locale's)."""
+    12th April, April 1987 and the like (month names in English, fixed rather than the
+    locale's)."""
     days = {str(day.day), f"{day.day:02d}"}
     months = {str(day.month), f"{day.month:02d}"}
     years = {str(day.year), f"{day.year % 100:02d}"}
@@ -101,13 +116,17 @@ def date_spellings(day: dt.date) -> list[str]:
     full = _MONTH_NAMES[day.month - 1]
     names = {full, full[:3], f"{full[:3]}."} | ({"Sept"} if day.month == 9 else set())
     for month in names:
+        # the month and year, the day left out: March 1990, Mar 1990, March '90
+        spellings |= {f"{month} {day.year}", f"{month}, {day.year}",
+                      f"{month} '{day.year % 100:02d}"}
         for d in (*days, f"{day.day}{suffix}"):
             spellings.add(f"{d} {month}")  # the birthday, year left out: 12 April
             if month != "May":  # but "you may 3 times a week" is no birthday
                 spellings.add(f"{month} {d}")
+            spellings.add(f"{d} of {month}")
             for y in years:
                 spellings |= {f"{d} {month} {y}", f"{d} {month}, {y}", f"{d} of {month} {y}",
-                              f"{month} {d} {y}", f"{month} {d}, {y}"}
+                              f"{d} of {month}, {y}", f"{month} {d} {y}", f"{month} {d}, {y}"}
     return sorted(spellings)
 
 

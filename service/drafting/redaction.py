@@ -1,7 +1,9 @@
 """Minimum necessary PHI: identifiers become placeholders before anything leaves the service.
 
-Known identifiers (the client's names, preferred name, date of birth in its many spellings,
-external ids) are matched whole-word and case-insensitively; pattern identifiers (emails,
+Known identifiers (the client's names and each of their words, preferred name, date of birth
+in its many spellings, external ids) are matched whole-word and case-insensitively (a
+two-letter word of a name, "Li", only capitalised), accents and apostrophes folded on both
+sides ("Zoe" for "Zoë", "O’Neill" for "O'Neill"); pattern identifiers (emails,
 URLs, phone numbers, record/MRN/NHS numbers, SSNs, dates of birth, street addresses, ZIP
 codes and postcodes) by regular expressions. The same value always gets the same
 placeholder, so restoring is exact.
@@ -15,7 +17,9 @@ minutes", "3 times a week", "the park", "the bus stop") must reach the model unc
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 _MONTHS = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|"
@@ -79,6 +83,10 @@ _AFTER_KNOWN: tuple[Pattern, ...] = (
         r"\b(?:MRN|NHS(?:\s+(?:no|number))?|record(?:\s+(?:no|number))?|patient\s+id|"
         r"chart(?:\s+(?:no|number))?|client\s+id|case(?:\s+(?:no|number))?|ID)"
         r"[\s#:.]*(?:no\.?\s*)?[A-Z]{0,3}[-/]?(?=(?:[ -]?\d){5})\d[\d -]{3,}\d\b", re.I)),
+    # After "MRN" (a keyword that is never practice text), a number of any length: MRN 0012.
+    ("RECORD", re.compile(
+        r"\b(?:MRN|M\.R\.N\.?|medical\s+record\s+(?:no|number))[\s#:.]*(?:no\.?\s*|is\s+)?"
+        r"(?P<value>[A-Z]{0,3}[-/]?\d[\d-]*\d|[A-Z]{0,3}[-/]?\d)\b", re.I)),
     # SSN 123-45-6789: the hyphenated 3-2-4 shape is one anywhere; spaced or run together
     # only after the keyword.
     ("SSN", re.compile(r"\b\d{3}-\d{2}-\d{4}\b")),
@@ -86,12 +94,14 @@ _AFTER_KNOWN: tuple[Pattern, ...] = (
         r"\b(?:SSN|social\s+security(?:\s+(?:no|number))?)[\s#:.]*"
         r"(?P<value>\d{3}[\s-]?\d{2}[\s-]?\d{4})\b", re.I)),
     # After "DOB", "born" or "date of birth", any date shape, two-digit years included:
-    # "DOB 12 Apr 87", "born April 12th", "D.O.B. 4.12.87".
+    # "DOB 12 Apr 87", "born April 12th", "D.O.B. 4.12.87", "DOB March 1990", "born 03/1990".
     ("DATE", re.compile(
-        r"\b(?:DOB|D\.O\.B|date\s+of\s+birth|birth\s*date|birthday|born(?:\s+on)?)"
+        r"\b(?:DOB|D\.O\.B|date\s+of\s+birth|birth\s*date|birthday|born(?:\s+(?:on|in))?)"
         r"[\s:.,-]*(?P<value>"
         rf"\d{{1,2}}{_ORDINAL}\s+(?:of\s+)?{_MONTHS}\b\.?(?:,?\s+\d{{4}}|,?\s+\d{{2}})?\b"
         rf"|{_MONTHS}\b\.?\s+\d{{1,2}}{_ORDINAL}(?:,?\s+\d{{4}}|,?\s+\d{{2}})?\b"
+        rf"|{_MONTHS}\b\.?,?\s+(?:\d{{4}}\b|'\d{{2}}\b)"  # month and year: March 1990
+        r"|\d{1,2}[/.-](?:19|20)\d{2}\b"  # 03/1990
         r"|\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\b)", re.I)),
     # Numeric dates with a four-digit year: 12/04/1987, 4-12-1987, 1987-04-12, 1987/04/12
     ("DATE", re.compile(rf"\b{_DAY}[/.-]{_DAY}[/.-](?:19|20)\d{{2}}\b")),
@@ -148,9 +158,113 @@ _AFTER_KNOWN: tuple[Pattern, ...] = (
 _DATE_SHAPE = re.compile(
     rf"\d{{1,4}}[/.-]\d{{1,2}}[/.-]\d{{1,4}}"
     rf"|\d{{1,2}}{_ORDINAL}\s+(?:of\s+)?{_MONTHS}\.?(?:,?\s+\d{{2,4}})?"
-    rf"|{_MONTHS}\.?\s+\d{{1,2}}{_ORDINAL}(?:,?\s+\d{{2,4}})?", re.I)
+    rf"|{_MONTHS}\.?\s+\d{{1,2}}{_ORDINAL}(?:,?\s+\d{{2,4}})?"
+    rf"|{_MONTHS}\.?,?\s+(?:\d{{4}}|'\d{{2}})", re.I)
 
 _PLACEHOLDER = re.compile(r"\[?\b([A-Z]+(?:_[A-Z]+)*_\d+)\b\]?")
+_PLACEHOLDER_SPAN = re.compile(r"\[[A-Z]+(?:_[A-Z]+)*_\d+\]")
+
+# --- known values: folding, and the patterns of a name ------------------------------------
+
+# Apostrophes and hyphens as typed on phones and in word processors ("O’Neill", "Mary‑Jane")
+# and letters that Unicode does not decompose into a base and an accent.
+_FOLD_CHARS = {
+    **dict.fromkeys("\u2019\u2018\u201b\u02bc\u02bb`\u00b4\u2032\uff07", "'"),
+    **dict.fromkeys("\u2010\u2011", "-"), "\u00ad": "",
+    "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D",
+    "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ß": "ss", "ı": "i", "þ": "th", "Þ": "Th",
+}
+
+# Two-letter words of everyday English (and titles) that are also names ("An", "Do", "He"):
+# at the start of a sentence they are the word ("Do this after dinner"), so on their
+# own they are the client's name only mid-sentence ("her mum calls her Do").
+_SHORT_WORDS = frozenset({
+    "ah", "am", "an", "as", "at", "be", "by", "do", "dr", "eh", "go", "ha", "he", "hi",
+    "if", "in", "is", "it", "jr", "me", "mr", "ms", "mx", "my", "no", "of", "oh", "ok",
+    "on", "or", "so", "sr", "st", "to", "up", "us", "we", "ye", "yo",
+})
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(char: str) -> str:
+    """"ë" as "e", "’" as "'", "ß" as "ss"; a combining accent on its own as nothing."""
+    if char in _FOLD_CHARS:
+        return _FOLD_CHARS[char]
+    decomposed = unicodedata.normalize("NFD", char)
+    if not any(unicodedata.combining(c) for c in decomposed):
+        return char
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def _fold(text: str) -> str:
+    return "".join(_fold_char(c) for c in text)
+
+
+def _fold_with_origin(text: str) -> tuple[str, list[int]]:
+    """The folded text, and for each of its characters the index of the original one."""
+    folded: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(text):
+        chars = _fold_char(char)
+        folded.append(chars)
+        origin.extend([index] * len(chars))
+    return "".join(folded), origin
+
+
+def _name_word(word: str) -> str:
+    """One word of a name, its apostrophe optional: "O'Neill", "ONeill", "O Neill"."""
+    return r"(?:'|\s)?".join(re.escape(piece) for piece in word.split("'"))
+
+
+def _part_pattern(word: str) -> tuple[str, int] | None:
+    """A name part on its own, whole word: case-insensitively from three letters; a
+    two-letter one ("Li", "Wu") only capitalised, so "li" in "lift" or "Li" in "Lift" never
+    is, and an everyday word ("An", "Do") only mid-sentence. An initial is not matched."""
+    if len(word) > 2:
+        return rf"(?i:{_name_word(word)})", len(word)
+    if len(word) < 2 or not word.isalpha():
+        return None
+    title = word[0].upper() + word[1:].lower()
+    mid_sentence = r"(?<=[\w,] )" if title.lower() in _SHORT_WORDS else ""
+    return rf"{mid_sentence}{re.escape(title)}", 2
+
+
+def _known_patterns(value: str) -> list[tuple[str, int]]:
+    """The patterns (on folded text, to be matched as whole words) of one known value, each
+    with its value's length.
+
+    A value with a digit (an id, a date) is matched whole and never split: a date's words
+    ("April", "1987") are not identifiers on their own. A name is matched whole, its words
+    apart by spaces or hyphens ("Mary-Jane", "Mary Jane"), and each word and each piece of a
+    hyphenated word on its own ("Jane" of "Jane Doe" or "Mary-Jane"), except a lower-case
+    particle beside capitalised words ("de" of "Maria de Souza", "van" of "Ludwig van
+    Beethoven")."""
+    folded = _fold(value)
+    if re.search(r"\d", folded):
+        whole = r"\s+".join(re.escape(w) for w in folded.split())
+        return [(rf"(?i:{whole})", len(folded))]
+    pieces = [p for p in re.split(r"[\s-]+", folded) if p]
+    if len(pieces) == 1:
+        part = _part_pattern(pieces[0])
+        return [part] if part else []
+    capitalised = any(not p.islower() for p in pieces)
+    patterns = [_compound_pattern(pieces, len(folded))]
+    for word in folded.split():
+        hyphenated = [p for p in word.split("-") if p]
+        if len(hyphenated) > 1:
+            patterns.append(_compound_pattern(hyphenated, len(word)))
+    for piece in pieces:
+        part = None if capitalised and piece.islower() else _part_pattern(piece)
+        if part:
+            patterns.append(part)
+    return patterns
+
+
+def _compound_pattern(pieces: list[str], length: int) -> tuple[str, int]:
+    """Words of a name in a row, apart by spaces or hyphens, case-insensitively."""
+    joined = r"[\s-]+".join(_name_word(p) for p in pieces)
+    return rf"(?i:{joined})", length
 
 
 class Redactor:
@@ -159,16 +273,15 @@ class Redactor:
     def __init__(self, known: list[str]) -> None:
         self.mapping: dict[str, str] = {}  # placeholder -> original
         self._counts: dict[str, int] = {}
-        values = {k.strip() for k in known if k and len(k.strip()) > 1}
-        self._known: list[re.Pattern[str]] = []
-        for value in sorted(values, key=len, reverse=True):
-            words = [re.escape(w) for w in value.split()]
-            self._known.append(re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.I))
-            # "Jane Doe" also covers "Jane" and "Doe" on their own; a date's words ("April",
-            # "1987") are not identifiers on their own, so it is never split.
-            if len(words) > 1 and not re.search(r"\d", value):
-                self._known.extend(re.compile(r"(?<!\w)" + w + r"(?!\w)", re.I)
-                                   for w in words if len(w) > 2)
+        alternatives: dict[str, int] = {}  # pattern -> the length of its value, for order
+        for value in {k.strip() for k in known if k and len(k.strip()) > 1}:
+            for pattern, length in _known_patterns(value):
+                alternatives[pattern] = max(alternatives.get(pattern, 0), length)
+        # One pass over the folded text, the longest value first at each position: "Jane
+        # Doe" before "Jane", "12 April 1987" before "12 April".
+        ordered = sorted(alternatives, key=lambda p: (-alternatives[p], p))
+        self._known: re.Pattern[str] | None = (
+            re.compile(r"(?<!\w)(?:" + "|".join(ordered) + r")(?!\w)") if ordered else None)
 
     @staticmethod
     def _kind_of_known(value: str) -> str:
@@ -192,11 +305,32 @@ class Redactor:
         """Emails and URLs first (they may contain a name), then known values, then patterns."""
         for kind, pattern in _BEFORE_KNOWN:
             text = pattern.sub(self._replacer(kind), text)
-        for known in self._known:
-            text = known.sub(self._replacer(None), text)
+        text = self._redact_known(text)
         for kind, pattern in _AFTER_KNOWN:
             text = pattern.sub(self._replacer(kind), text)
         return text
+
+    def _redact_known(self, text: str) -> str:
+        """The known values, matched on the folded text ("Zoe" for "Zoë", "O'Neill" for
+        "O’Neill"); what is replaced, and later restored, is the text's own spelling."""
+        if self._known is None:
+            return text
+        folded, origin = _fold_with_origin(text)
+        taken = [m.span() for m in _PLACEHOLDER_SPAN.finditer(text)]
+        parts: list[str] = []
+        last = 0
+        for match in self._known.finditer(folded):
+            if match.start() == match.end():
+                continue
+            start, end = origin[match.start()], origin[match.end() - 1] + 1
+            while end < len(text) and not _fold_char(text[end]):  # a combining accent
+                end += 1
+            if start < last or any(start < b and a < end for a, b in taken):
+                continue  # inside an email's or a URL's placeholder
+            found = text[start:end]
+            parts += [text[last:start], self._placeholder(self._kind_of_known(found), found)]
+            last = end
+        return "".join(parts) + text[last:]
 
     def _replacer(self, kind: str | None) -> Callable[[re.Match[str]], str]:
         """The placeholder for a match (of this pattern's kind, or a known value's own);
