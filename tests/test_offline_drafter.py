@@ -424,3 +424,60 @@ def test_a_daily_moment_in_the_request_is_the_cue(request_text: str, when: str) 
     ws, findings = draft(request_text, "mindful_breathing")
     assert ws.when == when
     assert only_clinician_findings(findings), findings
+
+
+@pytest.mark.parametrize(("template_id", "request_text", "when", "where", "frequency"), [
+    ("behavioral_activation", "Retired postman, flat since his hip op. Let's get a short walk "
+     "in on Mon, Wed and Fri after he feeds the cat.", "After you feed the cat", None,
+     "3 days a week (Mondays, Wednesdays and Fridays)"),
+    ("mindful_breathing", "Call-centre worker, keyed up all day. 2 minutes of slow breathing "
+     "in her lunch break on weekdays.", "In your lunch break",
+     "Somewhere quiet where you take your break", "5 days a week (weekdays)"),
+    ("skill_rehearsal", "Shy apprentice; practise saying good morning to one person at the "
+     "coffee machine each workday morning.", "When you get to the coffee machine",
+     "At the coffee machine", "5 days a week (weekdays)"),
+    ("mood_log", "Perimenopausal, moods all over the place. Quick mood rating daily in the "
+     "evening, just a number and a word.", "In the evening, right after dinner", None,
+     "Every evening"),
+    ("mindful_breathing", "Paramedic, still buzzing after call-outs. 3 minutes of breathing "
+     "before driving home, every shift.", "Before driving home",
+     "In your car, before you set off", "Every shift"),
+    ("cognitive_defusion", "Gets stuck on 'I'm letting everyone down' on the train to work. "
+     "Practise labelling the thought there on Tuesdays and Thursdays.",
+     "When you sit down on the train to work", "On the train",
+     "2 days a week (Tuesdays and Thursdays)"),
+    ("progressive_muscle_relaxation", "Tight shoulders from the moment she wakes; a short "
+     "relaxation in the shower twice a day, morning and night.",
+     "When you step into the shower", "In the shower", "Twice a day"),
+    ("worry_time", "Worries about his son all day. A 10 minute worry slot in the evening at "
+     "the kitchen table, 4 days a week.", "In the evening, right after dinner",
+     "At the kitchen table", "4 days a week"),
+])
+def test_when_where_and_how_often_come_from_the_request(
+        template_id: str, request_text: str, when: str, where: str | None,
+        frequency: str) -> None:
+    ws, findings = draft(request_text, template_id)
+    assert (ws.when, ws.frequency) == (when, frequency)
+    if where is not None:
+        assert ws.where == where
+    assert only_clinician_findings(findings), findings
+
+
+@pytest.mark.parametrize("request_text", [
+    "She has coffee on the porch every morning; something tiny.",  # the cue's habit
+    "Panics twice a day at work; wants something to calm down.",  # the trouble
+    "Wants to tell his mum he won't be coming every Sunday anymore.",  # a no
+    "Do one step of the plan on Saturday morning at the kitchen table.",  # one day, not weekly
+])
+def test_a_frequency_that_is_not_the_practices_leaves_the_template_dose(
+        request_text: str) -> None:
+    template = get_template(rank_templates(request_text)[0].template_id)
+    ws, _ = draft(request_text, template.id)
+    assert ws.frequency in {template.default_practice.frequency,
+                            template.minimum_viable_dose.frequency}
+
+
+def test_a_place_bound_cue_keeps_its_place_over_another_named_place() -> None:
+    ws, _ = draft("Panics in the supermarket. Practise slow breathing at the coffee machine "
+                  "each workday morning.", "mindful_breathing")
+    assert (ws.when, ws.where) == ("When you get to the coffee machine", "At the coffee machine")

@@ -121,10 +121,12 @@ def repair_prompt(prompts_dir: str, *, findings: list[Finding] | None = None,
 
 
 def _offline(request_text: str, template: Template, preferences: Preferences,
-             review_date: dt.date, today: dt.date, instruction: str | None) -> DraftOutcome:
+             review_date: dt.date, today: dt.date, instruction: str | None,
+             previous: Worksheet | None = None) -> DraftOutcome:
+    """A re-draft sees the revision it follows, so the clinician's edits survive it."""
     worksheet = draft_offline(request_text=request_text, template=template,
                               preferences=preferences, review_date=review_date,
-                              instruction=instruction)
+                              instruction=instruction, previous=previous)
     findings = validate_worksheet(worksheet, today=today, request_text=request_text)
     return DraftOutcome(worksheet, findings, "offline")
 
@@ -180,7 +182,8 @@ async def draft_worksheet(*, request_text: str, template: Template, preferences:
     issue's "once or twice" holds whatever goes wrong.
     """
     if not settings.llm_model:
-        return _offline(request_text, template, preferences, review_date, today, instruction)
+        return _offline(request_text, template, preferences, review_date, today, instruction,
+                        previous)
     # litellm takes seconds to import: only a configured LLM pays for it.
     from service.drafting.llm import MAX_TOKENS, LLMError, complete, more_tokens
 

@@ -44,6 +44,7 @@ _ACTS = (
     ("clock", "clocks", "clocking", r"off|in|out", False),
     ("check", "checks", "checking", rf"(?:{_POSS} )?(?:phone|emails?)", False),
     ("shower", "showers", "showering", r"", True),
+    ("drive", "drives", "driving", r"home|(?:in)?to work|off", False),
 )
 _YOU_FORM = {form: verb for verb, she, _, _, _ in _ACTS for form in (verb, she)}
 
@@ -76,6 +77,29 @@ _ROUTINE = re.compile(
     r"plays?|writes?)\s+((?:her|his|their|a|an|the)\s+)?([a-z]+(?:\s+[a-z]+)?)"
     r"(?:\s+(on|in|at)\s+((?:the|her|his|their)\s+[a-z]+(?:\s+[a-z]+)?|work|home|school))?"
     r"\s+(?:every|each)\s+(morning|evening|night|day|lunchtime)\b", re.I)
+# Daily moments named by their place or time of day ("in her lunch break", "on the train to
+# work", "at the coffee machine"), each with the place it binds, so `when` and `where` agree.
+_MOMENTS: tuple[tuple[re.Pattern[str], str, str | None], ...] = tuple(
+    (re.compile(p, re.I), cue, place) for p, cue, place in (
+        (rf"\b(?:in|on|during|at) (?:{_POSS} |the |a )?lunch ?breaks?\b", "In your lunch break",
+         "Somewhere quiet where you take your break"),
+        (r"\bat lunch ?time\b", "At lunchtime", None),
+        (r"\b(?:at|by) the (coffee machine|kettle|water cooler)\b", "When you get to the {0}",
+         "At the {0}"),
+        (r"\b(?:on|sitting on|in) the (train|bus|tube|tram) (to work|into work|home)\b",
+         "When you sit down on the {0} {1}", "On the {0}"),
+        (r"\bsitting on the (train|bus|tube|tram)\b", "When you sit down on the {0}",
+         "On the {0}"),
+        (rf"\b(?:on|during|for) (?:{_POSS} |the )?(?:morning )?commute\b", "On your commute",
+         None),
+        (r"\bin the shower\b", "When you step into the shower", "In the shower"),
+        (r"\b(?:in|during) the evenings?\b|\b(?:every|each) evening\b",
+         "In the evening, right after dinner", None),
+    ))
+_TROUBLE = re.compile(r"\b(panic\w*|flashbacks?|cravings?|urges?|attacks?|nightmares?|"
+                      r"dissociat\w*|freez\w*|meltdowns?|drinks?|wine|beers?|vapes?|smokes?)",
+                      re.I)
+_DRIVE = re.compile(r"^before (?:you )?driv(?:e|ing) home$", re.I)
 _HAVING = frozenset({"has", "have", "makes", "make", "drinks", "drink", "eats", "eat", "brews",
                      "brew", "grabs", "grab"})
 # What a client does every day that is the trouble or the treatment, not a cue to hang on.
@@ -139,6 +163,19 @@ def _daily_moment(request: str) -> Setting | None:
     return None
 
 
+def _moment(request: str) -> Setting | None:
+    """("In your lunch break", None) from "on her lunch break": a moment named by its place or
+    time of day, unless the clause is about the trouble ("panics on the train")."""
+    for pattern, cue, place in _MOMENTS:
+        for m in pattern.finditer(request):
+            clause = re.split(r"[.;!?\n]", request[:m.start()])[-1]
+            if _TROUBLE.search(clause):
+                continue
+            parts = [g.lower() for g in m.groups() if g]
+            return cue.format(*parts), place.format(*parts) if place else None
+    return None
+
+
 def _set_time(request: str) -> str | None:
     """"At 6pm": the first time named outside the small hours."""
     for m in _TIME.finditer(request):
@@ -148,8 +185,17 @@ def _set_time(request: str) -> str | None:
 
 
 def _daily(request: str) -> Setting | None:
-    """The request's daily cue, with its place: a routine first, then a daily moment."""
-    return _routine(request) or _daily_moment(request)
+    """The request's daily cue, with its place: a routine, a daily moment, a named moment.
+    "Before you drive home" is in the car, whatever else the request names."""
+    found = _routine(request) or _daily_moment(request) or _moment(request)
+    if found and not found[1] and _DRIVE.match(found[0]):
+        return found[0], "In your car, before you set off"
+    return found
+
+
+def find_setting(request: str) -> Setting | None:
+    """The request's daily cue with the place it binds, for a `where` that agrees with it."""
+    return _daily(request)
 
 
 def find_cue(request: str) -> str | None:

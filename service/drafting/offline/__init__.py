@@ -12,10 +12,16 @@ approvable draft. What it takes from the request and the clinician, in order of 
   cue; a place the request names ("at his desk"), else the template's default place;
 - the client's own words (`quotes`): a quoted thought, part or phrase ("'I'm a fraud'")
   shows in the goal and a step, quoted as theirs (left out of tone-checked text if harsh);
+- how often (`often`): a frequency the request sets for the practice ("Mon, Wed and Fri",
+  "twice a day", "each workday"), else the dose's;
 - the form and size (`instruction`): the instruction ("make it a voice note"), then
   `preferred_modality`, then hints in the request ("rather talk than write"); "tiny" in the
   request or "smaller" in the instruction gives the minimum viable dose; both, or "even
   smaller", halve it and make it less often.
+
+A re-draft with an instruction on the same template (`revise`) starts from the previous
+revision, edits included, and changes only what the instruction asks; a re-draft on
+another template, or with no instruction, drafts afresh from the request.
 
 Client-facing text is in plain words (`wording`): no template names, acronyms or diagnoses.
 The client's confidence is left empty: it is asked in session (contract: 1-10, below 7 the
@@ -30,7 +36,9 @@ from service.catalog import Template
 from service.drafting.offline import instruction as ask
 from service.drafting.offline.goal import derive_goal, gerund
 from service.drafting.offline.instruction import instruction_cue
+from service.drafting.offline.often import asked_frequency
 from service.drafting.offline.quotes import client_words, goal_with_words, harsh, words_steps
+from service.drafting.offline.revise import revise
 from service.drafting.offline.setting import named_place, when, where
 from service.drafting.offline.wording import plain, uncapitalised
 from service.validation.fixes import rationale_from
@@ -46,8 +54,13 @@ def _title(word: str, goal: str) -> str:
 
 
 def draft_offline(*, request_text: str, template: Template, preferences: Preferences,
-                  review_date: dt.date, instruction: str | None = None) -> Worksheet:
-    """Honest by construction: the title says it was drafted offline."""
+                  review_date: dt.date, instruction: str | None = None,
+                  previous: Worksheet | None = None) -> Worksheet:
+    """Honest by construction: the title says it was drafted offline. With `previous` (the
+    revision a re-draft follows) and an instruction, that revision changed only as asked."""
+    if previous is not None and instruction and previous.template_id == template.id:
+        return revise(previous, template=template, instruction=instruction,
+                      review_date=review_date)
     asked_cue, instruction = instruction_cue(instruction or "")
     level = ask.size(request_text, instruction)
     dose = ask.dose(template, level)
@@ -57,8 +70,7 @@ def draft_offline(*, request_text: str, template: Template, preferences: Prefere
     words = client_words(request_text)
     shown_goal = goal_with_words(goal, words)
     spoken_goal = goal if harsh(words) else shown_goal
-    variation = getattr(template.variations, modality, template.variations.app)
-    tracking = template.tracking if modality == "paper" else f"{variation} {template.tracking}"
+    variation, tracking = ask.form_texts(template, modality)
 
     def client(text: str) -> str:
         return plain(text, template)
@@ -69,9 +81,11 @@ def draft_offline(*, request_text: str, template: Template, preferences: Prefere
         goal=shown_goal,
         rationale=client(rationale_from(template, gerund(spoken_goal))),
         task=client(dose.task), when=cue,
-        where=where(request_text, dose.where),
+        where=where(request_text, dose.where, cue),
         duration_minutes=ask.duration(request_text, instruction, template, level),
-        frequency=ask.frequency(dose.frequency, level), done_criteria=client(dose.done_criteria),
+        frequency=ask.frequency(asked_frequency(request_text, dose.frequency)
+                                 or dose.frequency, level),
+        done_criteria=client(dose.done_criteria),
         tracking=client(tracking),
         obstacles=[Obstacle(obstacle=client(o.obstacle), plan=client(o.plan))
                    for o in template.obstacles],

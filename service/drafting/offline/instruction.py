@@ -79,11 +79,29 @@ def instruction_cue(instruction: str) -> tuple[str | None, str]:
     return None, instruction
 
 
+def asked_form(instruction: str) -> Modality | None:
+    """The form the instruction asks for, if it names one ("make it a voice note")."""
+    return next((form for form, pattern in _FORMS if pattern.search(instruction)), None)
+
+
+def form_texts(template: Template, form: Modality) -> tuple[str, str]:
+    """(the template's variation for the form, the tracking that goes with it): both the
+    first draft and a re-draft that changes the form log it the same way."""
+    variation = getattr(template.variations, form, template.variations.app)
+    tracking = template.tracking if form == "paper" else f"{variation} {template.tracking}"
+    return variation, tracking
+
+
+def asked_minutes(instruction: str) -> float | None:
+    """Minutes the instruction names ("make it 5 minutes")."""
+    m = _MINUTES.search(instruction)
+    return float(m.group(1)) if m else None
+
+
 def modality(request: str, instruction: str, preferences: Preferences) -> Modality:
     """The form: the instruction's, then the preferred one, then a hint in the request."""
-    for form, pattern in _FORMS:
-        if pattern.search(instruction):
-            return form
+    if form := asked_form(instruction):
+        return form
     if preferences.preferred_modality:
         return preferences.preferred_modality
     for form, pattern in _FORMS[:-1]:

@@ -5,7 +5,8 @@ and place are the last resort. `when`: the cue the instruction asks for, then th
 clinician's known daily cues, then a daily cue the request mentions (a routine such as
 "coffee on the porch every morning", a moment such as "when she gets home", a set time;
 see service.validation.cues). `where`: a place the request names ("at his desk", "in the
-car park"), then the place of its routine.
+car park"), then the place of its routine; but a place the chosen cue is bound to ("at the
+coffee machine") comes first, so `when` and `where` never disagree.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import re
 
 from service.drafting.offline.wording import capitalised, uncapitalised
-from service.validation.cues import find_cue, find_place
+from service.validation.cues import find_cue, find_place, find_setting
 from service.worksheet import Preferences
 
 _A_CUE_ALREADY = re.compile(r"(?i)(right |straight |just )?(after|before|when|as soon as|once|at|"
@@ -67,7 +68,11 @@ def named_place(request: str, *, in_the_moment: bool = True) -> str | None:
     return None
 
 
-def where(request: str, default: str) -> str:
-    """The place the request names, or ties to a routine, else the template's."""
+def where(request: str, default: str, cue: str | None = None) -> str:
+    """The place the request's cue binds ("on the train to work": on the train), when that
+    cue is the draft's `when`, so the two agree; else the place the request names, or ties
+    to a routine, else the template's."""
+    if cue is not None and (found := find_setting(request)) and found[0] == cue and found[1]:
+        return found[1]
     in_the_moment = bool(_IN_THE_MOMENT.search(default))
     return named_place(request, in_the_moment=in_the_moment) or find_place(request) or default
