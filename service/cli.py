@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import getpass
 import json
 import re
 import sys
@@ -15,7 +16,7 @@ from service import audit
 from service.auth import credentials
 from service.config import get_settings
 from service.db import transaction
-from service.errors import DomainError
+from service.errors import DomainError, Invalid
 from service.models import Clinician, Organisation
 from service.worksheet import Preferences
 
@@ -40,12 +41,21 @@ def _organisation(session: object, name: str) -> Organisation:
     return org or credentials.create_organisation(session, name=name)  # type: ignore[arg-type]
 
 
+def _prompted_password() -> str:
+    """Asked for twice without echo, so it stays out of the shell history and `ps`."""
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat the password: ") != password:
+        raise Invalid("the passwords do not match; nothing was created")
+    return password
+
+
 def create_clinician(args: argparse.Namespace) -> None:
+    password = args.password if args.password is not None else _prompted_password()
     with transaction() as session:
         org = _organisation(session, args.organisation)
         clinician = credentials.create_clinician(session, organisation_id=org.id,
                                                  email=args.email, name=args.name,
-                                                 password=args.password)
+                                                 password=password)
         print(f"clinician {clinician.email} created in {org.name}")
 
 
@@ -79,6 +89,9 @@ def draft(args: argparse.Namespace) -> None:
     from service.drafting import draft_worksheet
     from service.selection import rank_templates
 
+    if not args.request.strip():  # the API refuses an empty request (422) too
+        raise Invalid('the request is empty; describe the homework in plain words, '
+                      'e.g. homework draft "a short walk after breakfast"')
     candidates = rank_templates(args.request)
     template = get_template(candidates[0].template_id)
     identifiers = [args.client] if args.client else []
@@ -188,10 +201,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="jobs run at once (default: HOMEWORK_QUEUE_CONCURRENCY or 20)")
     p.set_defaults(func=worker)
     sub.add_parser("demo", help="create the demo clinician").set_defaults(func=demo)
-    p = sub.add_parser("create-clinician")
+    p = sub.add_parser("create-clinician", help="create a clinician who can sign in",
+                       description="Create a clinician login. Without --password the "
+                       "password is prompted for (twice, not echoed), which keeps it out "
+                       "of the shell history.")
     p.add_argument("--email", required=True)
     p.add_argument("--name", required=True)
-    p.add_argument("--password", required=True)
+    p.add_argument("--password", help="for scripts only: a password given here stays in "
+                   "the shell history; omit it to be prompted for it")
     p.add_argument("--organisation", default="Demo practice")
     p.set_defaults(func=create_clinician)
     p = sub.add_parser("create-api-key", help="prints the new key (shown once)")

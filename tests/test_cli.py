@@ -46,6 +46,62 @@ def test_bad_input_is_a_clear_message_not_a_traceback(capsys):
     assert "at least 10 characters" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("request_text", ["", "   ", "\n\t"])
+def test_draft_of_an_empty_request_is_an_error_not_a_draft(capsys, request_text):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["draft", request_text, "--json"])
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "homework: the request is empty" in captured.err
+
+
+def test_create_clinician_prompts_for_the_password_twice(monkeypatch, capsys):
+    from argon2 import PasswordHasher
+
+    from service.db import transaction
+    from service.models import Clinician
+
+    prompts: list[str] = []
+
+    def fake_getpass(prompt: str = "Password: ") -> str:
+        prompts.append(prompt)
+        return "a long enough password"
+
+    monkeypatch.setattr("service.cli.getpass.getpass", fake_getpass)
+    main(["create-clinician", "--email", "prompted@example.org", "--name", "Dr Prompt",
+          "--organisation", "Prompt practice"])
+    assert len(prompts) == 2
+    assert "created" in capsys.readouterr().out
+    with transaction() as session:
+        clinician = session.scalar(select(Clinician).where(
+            Clinician.email == "prompted@example.org"))
+        assert clinician is not None
+        assert PasswordHasher().verify(clinician.password_hash, "a long enough password")
+
+
+def test_create_clinician_refuses_passwords_that_do_not_match(monkeypatch, capsys):
+    from service.db import transaction
+    from service.models import Clinician
+
+    answers = iter(["a long enough password", "a different password!"])
+    monkeypatch.setattr("service.cli.getpass.getpass", lambda prompt="": next(answers))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["create-clinician", "--email", "mismatch@example.org", "--name", "Dr M"])
+    assert exit_info.value.code == 2
+    assert "passwords do not match" in capsys.readouterr().err
+    with transaction() as session:
+        assert session.scalar(select(Clinician).where(
+            Clinician.email == "mismatch@example.org")) is None
+
+
+def test_create_clinician_help_says_the_password_is_prompted_for(capsys):
+    with pytest.raises(SystemExit):
+        main(["create-clinician", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "prompted for" in help_text and "shell history" in help_text
+
+
 def _audited_reads(client, tenant, n: int) -> None:  # type: ignore[no-untyped-def]
     from tests.factories import make_client
 

@@ -35,6 +35,7 @@ from service.errors import Invalid
 from service.models import Resource
 from service.scope import load
 from service.workflow import approval, drafts, queue
+from service.workflow.states import DraftStatus
 
 router = APIRouter(prefix="/api/v1")
 Cursor = Annotated[str | None, Query(description="next_cursor from the previous page")]
@@ -123,10 +124,10 @@ def _answer(principal: Principal, draft_id: int, idempotency: Idempotency,
 
 @router.get("/drafts", operation_id="list_drafts", tags=["drafts"])
 def list_drafts(session: SessionDep, principal: PrincipalDep, client_id: ClientFilter = None,
-                status: str | None = None, cursor: Cursor = None,
+                status: DraftStatus | None = None, cursor: Cursor = None,
                 limit: Limit = 50) -> Page[DraftOut]:
     rows = drafts.list_drafts(session, principal, client_id=client_id,
-                              statuses=None if status is None else [status],
+                              statuses=None if status is None else [status.value],
                               after=_cursor(cursor), limit=limit)
     return page([draft_out(session, d) for d in rows], rows[-1].id if rows else None, limit)
 

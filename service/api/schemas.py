@@ -6,8 +6,9 @@ import datetime as dt
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from service.clock import today
 from service.worksheet import Finding, Inbound, Preferences, Worksheet
 
 MAX_ID = 2**31 - 1  # the Integer primary keys are 32-bit on PostgreSQL
@@ -24,6 +25,25 @@ class ClientIn(Strict):
     name: str = Field(min_length=1, max_length=200, examples=["Alex Example"])
     preferred_name: str | None = Field(default=None, max_length=200)
     date_of_birth: dt.date | None = None
+
+    @field_validator("name", "preferred_name")
+    @classmethod
+    def _stripped(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Names are stored without surrounding whitespace; a blank name is refused, a blank
+        preferred name means none."""
+        if value is None:
+            return None
+        value = value.strip()
+        if not value and info.field_name == "name":
+            raise ValueError("must not be blank")
+        return value or None
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _not_in_the_future(cls, value: dt.date | None) -> dt.date | None:
+        if value is not None and value > today():
+            raise ValueError("must not be in the future")
+        return value
 
 
 class ClientOut(BaseModel):

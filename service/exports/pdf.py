@@ -6,17 +6,73 @@ typographic punctuation is mapped to its plain form and anything else becomes "?
 
 from __future__ import annotations
 
+from typing import Any
+
 from service.history import ResourceView
 
 _PLAIN = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
                         "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u2022": "-",
                         "\u00a0": " ", "\u2713": "v", "\u2717": "x"})
-_ROWS = (("When", "when"), ("Where", "where"), ("How often", "frequency"),
-         ("What counts as done", "done_criteria"), ("Keeping track", "tracking"))
+# The rows of the client's page (web/_client_worksheet.html), in its order; the duration
+# sits between "where" and "how often" there and is written by hand below.
+_ROWS_BEFORE = (("When", "when"), ("Where", "where"))
+_ROWS_AFTER = (("How often", "frequency"), ("What counts as done", "done_criteria"),
+               ("Keeping track", "tracking"), ("Back-up reminder", "backup_cue"),
+               ("Afterwards", "reward"), ("Who can help", "support_person"))
 
 
 def _latin(text: object) -> str:
     return str(text).translate(_PLAIN).encode("latin-1", "replace").decode("latin-1")
+
+
+def if_then(obstacle: object, plan: object) -> str:
+    """One if-then plan as a line. The catalog's plans already read "If ..., then ...", so
+    such a plan follows its obstacle as it is; a bare plan gets the "If ..., then ..." frame."""
+    what = str(obstacle or "").strip().rstrip(".").strip()
+    then = str(plan or "").strip()
+    if not then:
+        return what
+    if not what:
+        return then
+    if then[:2].lower() == "if" and (len(then) == 2 or not then[2].isalnum()):
+        return f"{what}: {then}"
+    return f"If {what}, then {then}"
+
+
+def _list(ws: dict[str, Any], field: str) -> list[Any]:
+    listed = ws.get(field)
+    return listed if isinstance(listed, list) else []
+
+
+def _details(ws: dict[str, Any]) -> list[str]:
+    """The lines under the task: its steps, then the rows, only those filled in."""
+    steps = [str(s) for s in _list(ws, "steps") if str(s).strip()]
+    lines = [f"{number}. {step}" for number, step in enumerate(steps, start=1)]
+    lines += [f"{label}: {ws[field]}" for label, field in _ROWS_BEFORE if ws.get(field)]
+    minutes = ws.get("duration_minutes")
+    if minutes:
+        lines.append(f"How long: about {minutes:g} minutes")
+    lines += [f"{label}: {ws[field]}" for label, field in _ROWS_AFTER if ws.get(field)]
+    return lines
+
+
+def _plans(ws: dict[str, Any]) -> list[str]:
+    lines = (if_then(o.get("obstacle"), o.get("plan")) for o in _list(ws, "obstacles")
+             if isinstance(o, dict))
+    return [line for line in lines if line]
+
+
+def _closing(ws: dict[str, Any]) -> list[str]:
+    """What the page shows after the plans: what to write down, confidence, the review."""
+    lines = []
+    fields = [str(f) for f in _list(ws, "fields") if str(f).strip()]
+    if fields:
+        lines.append(f"Things to write down: {', '.join(fields)}")
+    if ws.get("confidence"):
+        lines.append(f"How sure you felt you could do it: {ws['confidence']} out of 10")
+    if ws.get("review_date"):
+        lines.append(f"We'll look at how it went on {ws['review_date']}.")
+    return lines
 
 
 def resource_pdf(view: ResourceView, *, homework_word: str = "practice") -> bytes:
@@ -44,23 +100,17 @@ def resource_pdf(view: ResourceView, *, homework_word: str = "practice") -> byte
         para(f"What it's for: {ws['goal']}")
     heading(f"Your {homework_word}")
     para(ws.get("task") or "")
-    minutes = ws.get("duration_minutes")
-    if minutes:
-        para(f"How long: about {minutes:g} minutes")
-    for label, field in _ROWS:
-        if ws.get(field):
-            para(f"{label}: {ws[field]}")
+    for line in _details(ws):
+        para(line)
     if ws.get("rationale"):
         heading("Why this helps")
         para(ws["rationale"])
-    listed = ws.get("obstacles")
-    obstacles = [o for o in listed if isinstance(o, dict)] if isinstance(listed, list) else []
-    if obstacles:
+    if plans := _plans(ws):
         heading("If something gets in the way")
-        for item in obstacles:
-            para(f"If {item.get('obstacle', '')}, then {item.get('plan', '')}")
-    if ws.get("review_date"):
-        para(f"We'll look at how it went on {ws['review_date']}.")
+        for line in plans:
+            para(line)
+    for line in _closing(ws):
+        para(line)
     heading("Log it", 12)
     pdf.set_font("Helvetica", "", 11)
     for _ in range(7):
