@@ -23,6 +23,8 @@ def today() -> dt.date:
     return _clock().date()
 
 
-def set_clock(clock: Clock) -> None:
+def set_clock(clock: Clock) -> Clock:
+    """Use `clock` from now on; returns the one it replaces, to put back."""
     global _clock
-    _clock = clock
+    previous, _clock = _clock, clock
+    return previous

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from service import clock
 from service.auth import credentials
 from service.db import transaction
 
@@ -89,3 +93,15 @@ def web_sign_in(http, tenant: Tenant) -> str:  # type: ignore[no-untyped-def]
                                          "csrf_token": token}, follow_redirects=False)
     assert response.status_code == 303, response.text
     return csrf_of(http.get("/drafts/new").text)
+
+
+@contextmanager
+def days_earlier(days: int) -> Iterator[None]:
+    """Act as if `days` ago, through the service's injected clock: an item approved then can
+    take check-ins back-dated to that day (none may predate its approval)."""
+    then = clock.now() - dt.timedelta(days=days)
+    previous = clock.set_clock(lambda: then)
+    try:
+        yield
+    finally:
+        clock.set_clock(previous)

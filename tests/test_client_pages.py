@@ -17,7 +17,7 @@ from service.clients import issue_client_link, revoke_client_link
 from service.db import transaction
 from service.logs import AccessLogFilter, ScrubFilter
 from service.models import AuditEvent, CheckIn, DraftRevision
-from tests.factories import csrf_of, make_client, make_draft
+from tests.factories import csrf_of, days_earlier, make_client, make_draft
 from tests.test_workflow import _fix_errors
 
 SCRIPT = "<script>alert(1)</script>"
@@ -147,8 +147,11 @@ def test_a_draft_is_never_reachable_by_any_url(client, tenant, world):
         assert set(session.scalars(select(CheckIn.resource_id))) <= resource_ids
 
 
-def test_check_in_through_the_form_counts_in_the_streak(client, world, fixed_clock):
-    token, item = world["token"], world["resource"]["id"]
+def test_check_in_through_the_form_counts_in_the_streak(client, tenant, fixed_clock):
+    c = make_client(client, tenant)
+    with days_earlier(10):  # approved on Monday 30 November, so that week can be logged
+        item = _approved(client, tenant, c["id"], frequency="three times a week")["id"]
+    token = _link(tenant, c["id"])
     page = client.get(f"/c/{token}/items/{item}")
     assert 'value="2026-12-10" max="2026-12-10"' in page.text  # the day defaults to today
     csrf = csrf_of(page.text)

@@ -798,3 +798,23 @@ def test_redrafts_on_the_llm_path_carry_instruction_and_previous(app: Any, clien
             assert f'"title": "{previous["title"]}"' in user  # the previous worksheet itself
             assert previous["title"] == f"Practice v{n - 1}"
     assert route.call_count == 4 and redrafted["llm_calls"] == 4
+
+
+def test_redrafting_on_another_template_drafts_afresh_from_its_card(app: Any, client: Any,
+                                                                    tenant: Any) -> None:
+    """Not the old worksheet relabelled: the prompt carries the new card and no previous."""
+    from tests.factories import make_client, make_draft
+    from tests.llm_fakes import LLM_URL, good_answer, pipeline_llm
+
+    c = make_client(client, tenant)
+    with pipeline_llm(app) as llm:
+        route = llm.post(LLM_URL).mock(side_effect=good_answer)
+        created = make_draft(client, tenant, c["id"])
+        assert created["template_id"] != "mood_log"
+        response = client.post(f"/api/v1/drafts/{created['id']}/redraft",
+                               json={"template_id": "mood_log"}, headers=tenant.clinician)
+        assert response.status_code == 200, response.text
+        assert response.json()["revision"]["worksheet"]["template_id"] == "mood_log"
+        user = json.loads(route.calls[-1].request.content)["messages"][1]["content"]
+        assert "The previous draft, to revise" not in user
+        assert get_template("mood_log").name in user

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 import zlib
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import pytest
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from service.clock import today
 from service.db import transaction
 from service.models import AuditEvent
-from tests.factories import Tenant, make_draft
+from tests.factories import Tenant, days_earlier, make_draft
 from tests.test_workflow import _fix_errors
 
 CLIENT_NAME, PREFERRED = "Rosalind Quartermaine", "Roz"
@@ -43,8 +44,11 @@ def _world(http, tenant: Tenant, *, check_ins: bool = True,  # type: ignore[no-u
             "worksheet": {**draft["revision"]["worksheet"], **fields}})
         assert edited.status_code == 200, edited.text
         draft = edited.json()
-    response = http.post(f"/api/v1/drafts/{draft['id']}/approve", headers=tenant.clinician,
-                         json={"revision": draft["current_revision"]})
+    # approved two days ago, so the check-ins below may be dated back to then
+    with days_earlier(2) if check_ins else nullcontext():
+        response = http.post(f"/api/v1/drafts/{draft['id']}/approve",
+                             headers=tenant.clinician,
+                             json={"revision": draft["current_revision"]})
     assert response.status_code == 201, response.text
     resource = response.json()
     if check_ins:
@@ -217,6 +221,58 @@ def test_pdf_prints_the_approved_worksheet_text(client, tenant):
     assert " ".join(world.approved["rationale"].split()) in text
     assert "If it rains, then I stand in the doorway" in text
     assert f"We'll look at how it went on {world.approved['review_date']}." in text
+
+
+def _pdf_of(http, tenant: Tenant, **fields: object) -> tuple[str, dict[str, object]]:  # type: ignore[no-untyped-def]
+    world = _world(http, tenant, check_ins=False, **fields)
+    response = http.get(f"/api/v1/resources/{world.resource['id']}/pdf",
+                        headers=tenant.clinician)
+    assert response.status_code == 200, response.text
+    return _pdf_text(response.content), world.approved
+
+
+def test_pdf_shows_the_steps_cue_reward_and_helper_in_the_pages_order(client, tenant):
+    text, approved = _pdf_of(
+        client, tenant, steps=["Pour the coffee", "Open the porch door", "Sit for two minutes"],
+        when="after breakfast", done_criteria="two minutes outside",
+        backup_cue="a sticky note on the kettle", reward="a second cup of coffee",
+        support_person="my sister Jo", fields=["time", "mood"], confidence=7)
+    expected = [str(approved["task"]), "1. Pour the coffee", "2. Open the porch door",
+                "3. Sit for two minutes", "When: after breakfast",
+                "What counts as done: two minutes outside",
+                "Back-up reminder: a sticky note on the kettle",
+                "Afterwards: a second cup of coffee", "Who can help: my sister Jo",
+                " ".join(str(approved["rationale"]).split()),
+                "Things to write down: time, mood",
+                "How sure you felt you could do it: 7 out of 10",
+                f"We'll look at how it went on {approved['review_date']}."]
+    positions = [text.find(part) for part in expected]
+    assert -1 not in positions, [p for p, at in zip(expected, positions, strict=True) if at < 0]
+    assert positions == sorted(positions), list(zip(expected, positions, strict=True))
+
+
+def test_pdf_leaves_out_the_fields_that_are_absent(client, tenant):
+    text, _ = _pdf_of(client, tenant, steps=[], backup_cue=None, reward="",
+                      support_person=None, fields=[])
+    for label in ("1. ", "Back-up reminder", "Afterwards:", "Who can help",
+                  "Things to write down"):
+        assert label not in text, label
+
+
+def test_pdf_if_then_plans_are_not_doubled(client, tenant):
+    text, _ = _pdf_of(client, tenant, obstacles=[
+        {"obstacle": "Something else takes up the planned time.",
+         "plan": "If the planned time is taken, then I move it to right after lunch."},
+        {"obstacle": "I don't feel like it.",
+         "plan": "if I don't feel like it, then I do just the first two minutes."},
+        {"obstacle": "it rains.", "plan": "I stand in the doorway"}])
+    assert "If Something" not in text and "then If" not in text and "then if" not in text
+    assert ("Something else takes up the planned time: If the planned time is taken, "
+            "then I move it to right after lunch.") in text
+    assert ("I don't feel like it: if I don't feel like it, then I do just the first "
+            "two minutes.") in text
+    assert "If it rains, then I stand in the doorway" in text
+    assert "rains.," not in text and "time.:" not in text
 
 
 def _ics_event(http, tenant: Tenant, world: World):  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from service.db import transaction
 from service.history.streak import days_per_week
 from service.models import AuditEvent
 from service.web.history_pages import streak_words
-from tests.factories import csrf_of, make_client, make_draft, web_sign_in
+from tests.factories import csrf_of, days_earlier, make_client, make_draft, web_sign_in
 from tests.test_workflow import _fix_errors
 
 SCRIPT = "<script>alert('x')</script>"
@@ -49,8 +49,9 @@ class Anchors(HTMLParser):
             self._sections.pop()
 
 
-def _item(http, tenant, **fields):  # type: ignore[no-untyped-def]
-    """An approved item (a resource) of a new client; `fields` override the worksheet."""
+def _item(http, tenant, age: int = 0, **fields):  # type: ignore[no-untyped-def]
+    """An approved item (a resource) of a new client, approved `age` days ago (so check-ins
+    can be back-dated to then); `fields` override the worksheet."""
     c = make_client(http, tenant, external_id=f"NS-{next(_SEQ)}")
     draft = _fix_errors(http, tenant, make_draft(http, tenant, c["id"]))
     if fields:
@@ -59,8 +60,10 @@ def _item(http, tenant, **fields):  # type: ignore[no-untyped-def]
             "worksheet": {**draft["revision"]["worksheet"], **fields}})
         assert edited.status_code == 200, edited.text
         draft = edited.json()
-    resource = http.post(f"/api/v1/drafts/{draft['id']}/approve",
-                         json={"revision": draft["current_revision"]}, headers=tenant.clinician)
+    with days_earlier(age):
+        resource = http.post(f"/api/v1/drafts/{draft['id']}/approve",
+                             json={"revision": draft["current_revision"]},
+                             headers=tenant.clinician)
     assert resource.status_code == 201, resource.text
     return c, resource.json()
 
@@ -99,7 +102,7 @@ def signed_in(client, tenant) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_history_shows_the_calendar_strip_and_the_streak(client, tenant, signed_in):
-    c, resource = _item(client, tenant, frequency="once a week")
+    c, resource = _item(client, tenant, age=3, frequency="once a week")
     skipped = _log(client, tenant, resource, "skipped", days_ago=3, note="too tired")
     partial = _log(client, tenant, resource, "partial", days_ago=2)
     done = _log(client, tenant, resource, "done")
@@ -120,7 +123,7 @@ def test_history_shows_the_calendar_strip_and_the_streak(client, tenant, signed_
 
 
 def test_summary_heads_the_page_and_links_to_the_entries(client, tenant, signed_in):
-    c, resource = _item(client, tenant)
+    c, resource = _item(client, tenant, age=2)
     ids = {_log(client, tenant, resource, "done", days_ago=2),
            _log(client, tenant, resource, "skipped", days_ago=1, note="It rained all day"),
            _log(client, tenant, resource, "partial", note="Only had five minutes")}
@@ -188,20 +191,22 @@ def test_approving_a_follow_up_replaces_the_item_it_follows(client, tenant, sign
     kept = _draft_api(client, tenant, _follow_up(client, signed_in, c, resource, kind="keep"))
     still = client.get(f"/api/v1/resources/{resource['id']}", headers=tenant.clinician).json()
     assert still["status"] == "active", "a follow-up draft changes nothing until approved"
-    approved = []
-    for draft in (smaller, kept):
-        response = client.post(f"/api/v1/drafts/{draft['id']}/approve", headers=tenant.clinician,
-                               json={"revision": draft["current_revision"]})
-        assert response.status_code == 201, response.text
-        approved.append(response.json())
+    first = client.post(f"/api/v1/drafts/{smaller['id']}/approve", headers=tenant.clinician,
+                        json={"revision": smaller["current_revision"]})
+    assert first.status_code == 201, first.text
+    sibling = client.post(f"/api/v1/drafts/{kept['id']}/approve", headers=tenant.clinician,
+                          json={"revision": kept["current_revision"]})
+    assert sibling.status_code == 409, "two follow-ups of one item never both go live"
+    assert "out of date" in sibling.json()["detail"]
+    assert client.get(f"/api/v1/drafts/{kept['id']}",
+                      headers=tenant.clinician).json()["status"] == "in_review"
     old = client.get(f"/api/v1/resources/{resource['id']}", headers=tenant.clinician).json()
     assert old["status"] == "retired"
     assert [ci["note"] for ci in old["check_ins"]] == ["no time"], "its log is kept"
     assert _actions(tenant).count("resource.replaced") == 1
     listed = client.get(f"/api/v1/clients/{c['id']}/resources", headers=tenant.integration)
     statuses = {r["id"]: r["status"] for r in listed.json()["items"]}
-    assert statuses == {resource["id"]: "retired", approved[0]["id"]: "active",
-                        approved[1]["id"]: "active"}
+    assert statuses == {resource["id"]: "retired", first.json()["id"]: "active"}
     closed = client.post(f"/api/v1/resources/{resource['id']}/check-ins",
                          headers=tenant.integration, json={"outcome": "done"})
     assert closed.status_code == 409
@@ -275,7 +280,7 @@ def _suggests_replacing(client, c) -> bool:  # type: ignore[no-untyped-def]
 
 def test_replacing_is_suggested_after_three_mostly_skipped_check_ins_only(client, tenant,
                                                                           signed_in):
-    c, resource = _item(client, tenant)
+    c, resource = _item(client, tenant, age=4)
     _log(client, tenant, resource, "skipped", days_ago=4)
     _log(client, tenant, resource, "skipped", days_ago=3)
     assert not _suggests_replacing(client, c), "two check-ins are not yet a pattern"
@@ -289,7 +294,7 @@ def test_replacing_is_suggested_after_three_mostly_skipped_check_ins_only(client
 
 
 def test_partial_days_alone_do_not_make_the_pattern(client, tenant, signed_in):
-    c, resource = _item(client, tenant)
+    c, resource = _item(client, tenant, age=3)
     for days_ago in (3, 2, 1):
         _log(client, tenant, resource, "partial", days_ago=days_ago)
     assert not _suggests_replacing(client, c)
@@ -388,7 +393,7 @@ def test_replacing_is_suggested_after_three_reviews_with_little_done(client, ten
                                                                      second_period):
     """Kept twice and still not happening: three review periods in a row, each with fewer
     than three check-ins (so no single item's log makes the pattern)."""
-    c, first = _item(client, tenant)
+    c, first = _item(client, tenant, age=2)
     _log(client, tenant, first, "skipped", days_ago=2)
     _log(client, tenant, first, "partial", days_ago=1)
     second = _keep_and_approve(client, tenant, signed_in, c, first)

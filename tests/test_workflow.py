@@ -312,3 +312,37 @@ def test_the_orm_refuses_to_change_or_delete_history_but_a_resource_may_retire(c
     retired = client.post(f"/api/v1/resources/{resource['id']}/retire", headers=tenant.clinician)
     assert retired.status_code == 200 and retired.json()["status"] == "retired"
     assert retired.json()["content_sha256"] == resource["content_sha256"]
+
+
+@pytest.mark.parametrize("day", ["1900-01-01", "days before approval"])
+def test_a_check_in_cannot_predate_the_items_approval(client, tenant, day):
+    """Back-dated logs would fake a streak for weeks the item did not exist."""
+    resource = _approved_world(client, tenant)
+    if day == "days before approval":
+        day = (dt.date.fromisoformat(resource["created_at"][:10])
+               - dt.timedelta(days=2)).isoformat()
+    refused = client.post(f"/api/v1/resources/{resource['id']}/check-ins",
+                          headers=tenant.integration,
+                          json={"outcome": "done", "check_in_date": day})
+    assert refused.status_code == 422 and refused.json()["field"] == "check_in_date"
+    after = client.get(f"/api/v1/resources/{resource['id']}", headers=tenant.clinician).json()
+    assert len(after["check_ins"]) == 1  # only the one logged on the day of approval
+
+
+def test_approval_judges_the_revision_as_of_today(client, tenant):
+    """A revision saved clean, approved after its review date has passed: 422, not a resource
+    whose review is already over."""
+    from service import clock
+
+    c = make_client(client, tenant)
+    draft = _fix_errors(client, tenant, make_draft(client, tenant, c["id"]))
+    assert draft["revision"]["ok"]
+    later = clock.now() + dt.timedelta(days=21)
+    previous = clock.set_clock(lambda: later)
+    try:
+        response = _approve(client, tenant, draft)
+    finally:
+        clock.set_clock(previous)
+    assert response.status_code == 422 and "missing_review" in response.json()["detail"]
+    assert client.get(f"/api/v1/drafts/{draft['id']}",
+                      headers=tenant.clinician).json()["status"] == "in_review"

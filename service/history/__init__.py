@@ -20,6 +20,8 @@ from service.scope import load
 from service.webhooks.events import emit
 
 Outcome = Literal["done", "partial", "skipped"]
+# the server's date is UTC; a client west of it may still be on the day before
+TIMEZONE_GRACE = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,9 @@ def record_check_in(session: Session, principal: Principal, resource: Resource, 
     day = check_in_date or today()
     if day > today():
         raise Invalid("a check-in cannot be dated in the future", field="check_in_date")
+    if day < resource.created_at.date() - TIMEZONE_GRACE:
+        raise Invalid("a check-in cannot be dated before the item was approved "
+                      f"({resource.created_at.date().isoformat()})", field="check_in_date")
     check_in = CheckIn(resource_id=resource.id, check_in_date=day, outcome=outcome,
                        note=(note or None))
     session.add(check_in)

@@ -13,17 +13,23 @@ from service.models import Approval, Draft, DraftRevision, Resource
 from service.scope import load
 from service.webhooks.events import emit
 from service.workflow.content import canonical, changes, sha256
-from service.workflow.drafts import current_revision, revisions
+from service.workflow.drafts import current_revision, findings_for, revisions
 from service.workflow.states import DraftStatus
+from service.worksheet import Worksheet
 
 
-def _check_approvable(revision: DraftRevision, safety_acknowledged: bool) -> None:
-    errors = [f for f in revision.findings if f["severity"] == "error"]
+def _check_approvable(draft: Draft, revision: DraftRevision, safety_acknowledged: bool) -> None:
+    """The revision's findings as stored, and again as of today: a review date that has
+    passed since the revision was saved blocks approval as it would block a new edit."""
+    today_findings = findings_for(Worksheet.model_validate(revision.worksheet),
+                                  draft.request_text)
+    found = [*revision.findings, *(f.model_dump() for f in today_findings)]
+    errors = [f for f in found if f["severity"] == "error"]
     if errors:
         codes = ", ".join(sorted({f["code"] for f in errors}))
         raise Invalid(f"revision {revision.number} has error findings ({codes}); fix them first",
                       field="findings")
-    risky = any(f["code"] == "risk_content" for f in revision.findings)
+    risky = any(f["code"] == "risk_content" for f in found)
     if risky and not safety_acknowledged:
         raise Invalid("this worksheet mentions risk: confirm the safety acknowledgement to approve",
                       field="safety_acknowledged")
@@ -40,7 +46,7 @@ def approve_revision(session: Session, principal: Principal, draft_id: int, *, r
         raise Conflict(f"revision {revision} is stale; the current one is {draft.current_revision}")
     current = current_revision(session, draft)
     assert current is not None
-    _check_approvable(current, safety_acknowledged)
+    _check_approvable(draft, current, safety_acknowledged)
     won = rowcount(session.execute(
         update(Draft)
         .where(Draft.id == draft.id, Draft.status == DraftStatus.IN_REVIEW.value,
@@ -86,14 +92,17 @@ def _record_approval(session: Session, principal: Principal, draft: Draft,
 
 def _replace(session: Session, principal: Principal, old_id: int, new: Resource) -> None:
     """The approved follow-up takes the old item's place, so the client is never asked to
-    keep up both. Guarded: an item already retired (or replaced by a sibling follow-up) stays
-    as it is, and the check-ins it had are kept with it."""
+    keep up both; the old item keeps its check-ins. Guarded: if the item was already
+    retired or replaced (by a sibling follow-up), this follow-up is out of date and the
+    whole approval is refused, so two follow-ups of one item never both go live."""
     retired = rowcount(session.execute(
         update(Resource)
         .where(Resource.id == old_id, Resource.client_id == new.client_id,
                Resource.status == "active")
         .values(status="retired")
     ))
-    if retired:
-        audit.record(session, principal, "resource.replaced", "resource", old_id,
-                     client_id=new.client_id)
+    if not retired:
+        raise Conflict(f"item {old_id} was already replaced or retired, so this follow-up of "
+                       f"it is out of date; reject it, or draft a new one")
+    audit.record(session, principal, "resource.replaced", "resource", old_id,
+                 client_id=new.client_id)

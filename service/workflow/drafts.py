@@ -97,6 +97,8 @@ def _claim(session: Session, draft_id: int) -> bool:
 def _inputs(session: Session, draft: Draft, settings: Settings) -> dict[str, Any]:
     client = session.get_one(Client, draft.client_id)
     previous = current_revision(session, draft)
+    if previous is not None and previous.worksheet.get("template_id") != draft.template_id:
+        previous = None  # another template: draft afresh from its card, not relabel the old
     return {
         "request_text": draft.request_text, "template": get_template(draft.template_id),
         "preferences": Preferences.model_validate(draft.preferences),
