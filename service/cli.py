@@ -12,8 +12,9 @@ import sys
 
 from sqlalchemy import select
 
-from service import audit
+from service import audit, clients
 from service.auth import credentials
+from service.auth.principal import Principal
 from service.config import get_settings
 from service.db import transaction
 from service.errors import DomainError, Invalid
@@ -60,14 +61,20 @@ def create_clinician(args: argparse.Namespace) -> None:
 
 
 def demo(_: argparse.Namespace) -> None:
-    """Create the demo clinician once and print its login."""
+    """Create the demo clinician and one (fictional) client once, and print the login, so a
+    fresh `make run` can go straight to a first draft."""
     email, password = "demo@example.org", "demo-password-123"
     with transaction() as session:
-        if session.scalar(select(Clinician).where(Clinician.email == email)) is None:
+        clinician = session.scalar(select(Clinician).where(Clinician.email == email))
+        if clinician is None:
             org = _organisation(session, "Demo practice")
-            credentials.create_clinician(session, organisation_id=org.id, email=email,
-                                         name="Demo Clinician", password=password)
+            clinician = credentials.create_clinician(
+                session, organisation_id=org.id, email=email, name="Demo Clinician",
+                password=password)
+        as_clinician = Principal(clinician.organisation_id, clinician.id, "clinician")
+        clients.upsert_client(session, as_clinician, external_id="DEMO-1", name="Sam Demo")
     print(f"demo clinician login: {email} / {password}  (http://127.0.0.1:8000/login)")
+    print("demo client: Sam Demo (fictional)")
 
 
 def create_api_key(args: argparse.Namespace) -> None:

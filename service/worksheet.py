@@ -123,3 +123,17 @@ class Preferences(Inbound):
     homework_word: str = Field(default="practice", max_length=40)
     preferred_modality: Modality | None = None
     known_cues: list[str] = Field(default_factory=list, max_length=10)
+
+
+def if_then(obstacle: object, plan: object) -> str:
+    """One if-then plan as a line. The catalog's plans already read "If ..., then ...", so
+    such a plan follows its obstacle as it is; a bare plan gets the "If ..., then ..." frame."""
+    what = str(obstacle or "").strip().rstrip(".").strip()
+    then = str(plan or "").strip()
+    if not then:
+        return what
+    if not what:
+        return then
+    if then[:2].lower() == "if" and (len(then) == 2 or not then[2].isalnum()):
+        return f"{what}: {then}"
+    return f"If {what}, then {then}"

@@ -271,7 +271,9 @@ def test_the_installed_command_end_to_end(tmp_path, capsys):
     port = _free_port()
     server = _serve_until_healthy(env, port)
     try:
-        assert "demo clinician login: demo@example.org / demo-password-123" in finish(demo)
+        shown = finish(demo)
+        assert "demo clinician login: demo@example.org / demo-password-123" in shown
+        assert "demo client: Sam Demo" in shown  # so the new-draft form has someone to pick
         assert "clinician smoke@example.org created in Smoke practice" in finish(clinician)
         # a personal key, and an integration key of the demo practice (the default)
         personal, integration = (finish(p).strip() for p in [
@@ -331,8 +333,12 @@ def test_the_installed_command_end_to_end(tmp_path, capsys):
     assert sorted((h, clinician_id is not None, org) for h, clinician_id, org in keys) == sorted([
         (hashlib.sha256(personal.encode()).hexdigest(), True, "Smoke practice"),
         (hashlib.sha256(integration.encode()).hexdigest(), False, "Demo practice")])
-    assert [tuple(e) for e in events] == [(f"integration:{demo_org}", "client.created", client_id),
-                                          (f"integration:{demo_org}", "client.read", client_id)]
+    demo_client = [e for e in events if e[2] != client_id]
+    assert [e[1] for e in demo_client] == ["client.created"]
+    assert demo_client[0][0].startswith("clinician:")
+    assert [tuple(e) for e in events if e[2] == client_id] == [
+        (f"integration:{demo_org}", "client.created", client_id),
+        (f"integration:{demo_org}", "client.read", client_id)]
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("cli.db*"))
     for key in (personal, integration):  # not in the database file nor its write-ahead log
         assert key.removeprefix("hw_").encode() not in stored

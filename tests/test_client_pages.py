@@ -367,3 +367,12 @@ def test_link_tokens_never_reach_logs(client, world, caplog):
     assert token not in line and f"/c/[redacted]/items/{item}.ics" in line
     assert any(isinstance(f, AccessLogFilter)
                for f in logging.getLogger("uvicorn.access").filters)
+
+
+def test_if_then_plans_read_once_on_the_clients_page(client, world):
+    """The catalog's plans already say "If ..., then ...": no second frame around them."""
+    page = client.get(f"/c/{world['token']}/items/{world['resource']['id']}").text
+    plans = re.findall(r'<p class="if-then">(.*?)</p>', page, flags=re.S)
+    assert plans
+    for plan in plans:
+        assert plan.lower().count("if ") <= 1 and ".," not in plan, plan

@@ -409,3 +409,12 @@ def test_replacing_is_suggested_after_three_reviews_with_little_done(client, ten
     assert "The last 3 reviews had little done" in page
     for earlier in (first, second):
         assert f'href="/clients/{c["id"]}#item-{earlier["id"]}">item {earlier["id"]}</a>' in page
+
+
+def test_three_skips_on_one_day_are_one_day_not_a_pattern(client, tenant, signed_in):
+    c, resource = _item(client, tenant, age=1)
+    for _ in range(3):
+        _log(client, tenant, resource, "skipped")
+    assert not _suggests_replacing(client, c)
+    _log(client, tenant, resource, "skipped", days_ago=1)
+    assert not _suggests_replacing(client, c), "two days logged are not yet three"

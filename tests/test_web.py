@@ -574,3 +574,16 @@ def test_the_safety_acknowledgement_is_recorded_with_the_approval(client, tenant
     kept, acknowledged = _approval_row(draft["id"])
     assert acknowledged is True
     assert "rationale" in {row["field"] for row in kept}
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (5.0, "5"), (2.5, "2.5"), (None, "—"), ([], "—"),
+    (["Sit down", "Breathe"], "Sit down; Breathe"),
+    ([{"obstacle": "It rains.", "plan": "If it rains, then sit by the window."}],
+     "It rains: If it rains, then sit by the window."),
+    ([{"obstacle": "Tired", "plan": "do two minutes"}], "If Tired, then do two minutes"),
+])
+def test_diffs_and_fixes_show_values_as_a_person_reads_them(value, shown):
+    from service.web.templating import field_text
+
+    assert field_text(value) == shown

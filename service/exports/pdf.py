@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.history import ResourceView
+from service.worksheet import if_then
 
 _PLAIN = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
                         "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u2022": "-",
@@ -23,20 +24,6 @@ _ROWS_AFTER = (("How often", "frequency"), ("What counts as done", "done_criteri
 
 def _latin(text: object) -> str:
     return str(text).translate(_PLAIN).encode("latin-1", "replace").decode("latin-1")
-
-
-def if_then(obstacle: object, plan: object) -> str:
-    """One if-then plan as a line. The catalog's plans already read "If ..., then ...", so
-    such a plan follows its obstacle as it is; a bare plan gets the "If ..., then ..." frame."""
-    what = str(obstacle or "").strip().rstrip(".").strip()
-    then = str(plan or "").strip()
-    if not then:
-        return what
-    if not what:
-        return then
-    if then[:2].lower() == "if" and (len(then) == 2 or not then[2].isalnum()):
-        return f"{what}: {then}"
-    return f"If {what}, then {then}"
 
 
 def _list(ws: dict[str, Any], field: str) -> list[Any]:

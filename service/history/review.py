@@ -98,11 +98,7 @@ def calendar_strip(view: ResourceView, until: dt.date) -> list[StripDay]:
     first = min([view.resource.created_at.date(), *(c.check_in_date for c in view.check_ins)])
     last = max([until, *(c.check_in_date for c in view.check_ins)]) if view.check_ins else until
     start = max(first, last - dt.timedelta(days=STRIP_DAYS - 1))
-    best: dict[dt.date, CheckIn] = {}
-    for check_in in view.check_ins:
-        kept = best.get(check_in.check_in_date)
-        if kept is None or RANK.get(check_in.outcome, 0) > RANK.get(kept.outcome, 0):
-            best[check_in.check_in_date] = check_in
+    best = {c.check_in_date: c for c in best_per_day(view.check_ins)}
     days = [start + dt.timedelta(days=n) for n in range((last - start).days + 1)]
     return [StripDay(d, best[d].outcome if d in best else None,
                      best[d].id if d in best else None) for d in days]
@@ -131,14 +127,24 @@ def summary_sentences(title: str, check_ins: Sequence[CheckIn]) -> list[Sentence
     return sentences
 
 
+def best_per_day(check_ins: Sequence[CheckIn]) -> list[CheckIn]:
+    """One check-in per day logged, the best of that day (as the strip shows it), oldest
+    first: three "skipped" taps on one day are one skipped day, not a pattern."""
+    best: dict[dt.date, CheckIn] = {}
+    for c in sorted(check_ins, key=lambda c: (c.check_in_date, c.id)):
+        kept = best.get(c.check_in_date)
+        if kept is None or RANK.get(c.outcome, 0) > RANK.get(kept.outcome, 0):
+            best[c.check_in_date] = c
+    return [best[day] for day in sorted(best)]
+
+
 def persistent_pattern(check_ins: Sequence[CheckIn]) -> tuple[CheckIn, ...] | None:
-    """The last PATTERN_LENGTH check-ins when they were mostly skipped, else None.
+    """The last PATTERN_LENGTH days logged when they were mostly skipped, else None.
 
     "Mostly skipped": none of them done in full, and at least PATTERN_SKIPS skipped
     outright. Repeating such a task rarely helps; replacing it is the suggestion.
     """
-    ordered = sorted(check_ins, key=lambda c: (c.check_in_date, c.id))
-    recent = tuple(ordered[-PATTERN_LENGTH:])
+    recent = tuple(best_per_day(check_ins)[-PATTERN_LENGTH:])
     if len(recent) < PATTERN_LENGTH or any(c.outcome == "done" for c in recent):
         return None
     if sum(1 for c in recent if c.outcome == "skipped") < PATTERN_SKIPS:
