@@ -149,7 +149,9 @@ def test_make_it_smaller_uses_the_minimum_viable_dose(client, tenant, signed_in)
     draft = _draft_api(client, tenant, _follow_up(client, signed_in, c, resource, kind="smaller"))
     new = draft["revision"]["worksheet"]
     dose = get_template(old["template_id"]).minimum_viable_dose
-    assert new["task"] == dose.task and new["done_criteria"] == dose.done_criteria
+    minutes = f"{new['duration_minutes']:g}"  # the dose's task, saying the dose's length
+    assert new["task"] == re.sub(r"\b\d+(?=[- ]minutes?\b)", minutes, dose.task, count=1)
+    assert new["done_criteria"] == dose.done_criteria
     assert new["duration_minutes"] < old["duration_minutes"]
     assert days_per_week(new["frequency"]) <= days_per_week(old["frequency"])
     assert draft["follows_resource_id"] == resource["id"]
@@ -218,7 +220,9 @@ def test_change_its_form_switches_modality_and_tracking(client, tenant, signed_i
                                                   modality="voice_note"))
     new = draft["revision"]["worksheet"]
     assert new["modality"] == "voice_note"
-    assert new["tracking"] == get_template(new["template_id"]).variations.voice_note
+    voice = get_template(new["template_id"]).variations.voice_note
+    assert new["tracking"].startswith(voice), "logged the way the template's variation says"
+    assert new["tracking"] != resource["worksheet"]["tracking"]
     assert new["task"] == resource["worksheet"]["task"]
     assert draft["follows_resource_id"] == resource["id"]
 
@@ -418,3 +422,12 @@ def test_three_skips_on_one_day_are_one_day_not_a_pattern(client, tenant, signed
     assert not _suggests_replacing(client, c)
     _log(client, tenant, resource, "skipped", days_ago=1)
     assert not _suggests_replacing(client, c), "two days logged are not yet three"
+
+
+def test_smaller_says_the_new_length_in_the_task_too(client, tenant, signed_in):
+    """The task and its minutes never disagree ("one 5-minute activity" for 2 minutes)."""
+    c, resource = _item(client, tenant)
+    once = _draft_api(client, tenant, _follow_up(client, signed_in, c, resource, kind="smaller"))
+    ws = once["revision"]["worksheet"]
+    minutes = re.findall(r"(\d+(?:\.\d+)?)[- ]minutes?\b", ws["task"])
+    assert all(float(m) == ws["duration_minutes"] for m in minutes), ws

@@ -19,8 +19,10 @@ from service import audit, history
 from service.auth.principal import Principal
 from service.catalog import Template, get_template
 from service.clock import today
+from service.drafting.offline.revise import other_cue as on_cue
+from service.drafting.offline.revise import other_form as in_form
+from service.drafting.offline.revise import smaller as shrink
 from service.errors import Conflict, Invalid, NotFound
-from service.history.streak import days_per_week
 from service.models import Approval, Draft, Resource
 from service.scope import load
 from service.workflow import drafts
@@ -60,31 +62,14 @@ def _approved_draft(session: Session, resource: Resource) -> Draft:
                            .where(Approval.id == resource.approval_id)).one()
 
 
-def _fewer_days(frequency: str, dose_frequency: str, *, at_dose: bool) -> str:
-    """The minimum dose's frequency if it asks no more days; once the task is the dose, or
-    when the dose asks more, two days a week fewer (never below once a week)."""
-    before = days_per_week(frequency)
-    if not at_dose and days_per_week(dose_frequency) <= before:
-        return dose_frequency
-    fewer = max(1, before - 2)
-    return "once a week" if fewer == 1 else f"{fewer} days a week"
-
-
 def smaller(worksheet: Worksheet, template: Template) -> Worksheet:
     """The template's minimum viable dose; once the task is the dose, the same task for half
-    the time on fewer days. Never longer or more often than before."""
-    dose = template.minimum_viable_dose
-    before = worksheet.duration_minutes or template.default_practice.duration_minutes
-    at_dose = worksheet.task == dose.task
-    if at_dose and before <= 1 and days_per_week(worksheet.frequency) <= 1:
+    the time on fewer days (the rule re-drafts use too). Never longer or more often."""
+    shrunk = shrink(worksheet, template)
+    if shrunk == worksheet:
         raise Invalid("this task is already one minute once a week; change its form or its cue "
                       "instead", field="kind")
-    shorter = dose.duration_minutes < before and not at_dose
-    minutes = dose.duration_minutes if shorter else max(1, before // 2)
-    return worksheet.model_copy(update={
-        "task": dose.task, "duration_minutes": minutes, "done_criteria": dose.done_criteria,
-        "frequency": _fewer_days(worksheet.frequency, dose.frequency, at_dose=at_dose),
-        "confidence": None})
+    return shrunk.model_copy(update={"confidence": None})
 
 
 def other_form(worksheet: Worksheet, template: Template, modality: Modality) -> Worksheet:
@@ -92,16 +77,15 @@ def other_form(worksheet: Worksheet, template: Template, modality: Modality) -> 
     if modality == worksheet.modality:
         raise Invalid(f"the item is already a {modality.replace('_', ' ')}; pick another form",
                       field="modality")
-    tracking = getattr(template.variations, modality, None) or worksheet.tracking
-    return worksheet.model_copy(update={"modality": modality, "tracking": tracking,
-                                        "confidence": None})
+    return in_form(worksheet, template, modality).model_copy(
+        update={"confidence": None})
 
 
 def other_cue(worksheet: Worksheet, cue: str) -> Worksheet:
     """The same task on a new daily cue; the validator judges whether the cue is specific."""
     if not cue.strip():
         raise Invalid("name the new cue, e.g. \"right after brushing your teeth\"", field="cue")
-    return worksheet.model_copy(update={"when": cue.strip()[:500], "confidence": None})
+    return on_cue(worksheet, cue.strip()[:500]).model_copy(update={"confidence": None})
 
 
 def choose_form(current: Modality, preferred: Modality | None) -> Modality:

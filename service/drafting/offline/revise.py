@@ -5,14 +5,15 @@ from the original request would undo each earlier change ("smaller" then "voice 
 would give the full-size task back). So the previous worksheet is the start and the
 instruction changes only what it names: a cue (`when`, and `where` if the cue has a
 place), a form (modality and tracking), a size (the template's minimum viable dose, then
-half the time on fewer days) or a number of minutes. The size and form rules mirror
-service.workflow.followups (`smaller`, `other_form`), which cannot be imported here:
-the workflow imports the drafter. The client re-rates confidence for any changed task.
+half the time on fewer days) or a number of minutes. The next session's one-click
+follow-ups (service.workflow.followups) use the same rules, adding their refusals. The
+client re-rates confidence for any changed task.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from service.catalog import Template
 from service.drafting.offline import instruction as ask
@@ -24,12 +25,22 @@ from service.worksheet import Modality, Worksheet
 
 
 def _fewer_days(frequency: str, dose_frequency: str, *, at_dose: bool) -> str:
-    """As followups: the dose's frequency if it asks no more days, else two days fewer."""
+    """The dose's frequency if it asks no more days; once the task is the dose, or when the
+    dose asks more, two days a week fewer (never below once a week)."""
     before = days_per_week(frequency)
     if not at_dose and days_per_week(dose_frequency) <= before:
         return dose_frequency
     fewer = max(1, before - 2)
     return "once a week" if fewer == 1 else f"{fewer} days a week"
+
+
+_MINUTES_IN_TEXT = re.compile(r"\b\d+(?:\.\d+)?(?=[- ]minutes?\b)")
+
+
+def _say_minutes(task: str, minutes: float) -> str:
+    """A task that names its length ("one 5-minute activity") names the new one, so the
+    task and `duration_minutes` never disagree."""
+    return _MINUTES_IN_TEXT.sub(f"{minutes:g}", task, count=1)
 
 
 def smaller(ws: Worksheet, template: Template) -> Worksheet:
@@ -39,13 +50,13 @@ def smaller(ws: Worksheet, template: Template) -> Worksheet:
     dose = template.minimum_viable_dose
     task = plain(dose.task, template)
     before = ws.duration_minutes or template.default_practice.duration_minutes
-    at_dose = ws.task == task
+    at_dose = _MINUTES_IN_TEXT.sub("", ws.task) == _MINUTES_IN_TEXT.sub("", task)
     if at_dose and before <= 1 and days_per_week(ws.frequency) <= 1:
         return ws
     shorter = dose.duration_minutes < before and not at_dose
     minutes = dose.duration_minutes if shorter else max(1.0, float(before // 2))
     return ws.model_copy(update={
-        "task": task, "duration_minutes": minutes,
+        "task": _say_minutes(task, minutes), "duration_minutes": minutes,
         "done_criteria": plain(dose.done_criteria, template),
         "frequency": _fewer_days(ws.frequency, dose.frequency, at_dose=at_dose)})
 
