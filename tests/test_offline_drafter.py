@@ -184,6 +184,8 @@ def test_every_dev_request_drafts_offline_on_the_top_and_the_gold_template(
         assert only_clinician_findings(findings), (template_id, [(f.code, f.message)
                                                                  for f in findings])
         assert "drafted offline" in ws.title.lower(), ws.title
+        said = re.findall(r"(\d+(?:\.\d+)?)[- ]minutes?\b", ws.task)
+        assert all(float(m) == ws.duration_minutes for m in said), (ws.task, ws.duration_minutes)
 
 
 TONE = {"shaming_language", "reading_level"}

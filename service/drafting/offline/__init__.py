@@ -40,7 +40,7 @@ from service.drafting.offline.often import asked_frequency
 from service.drafting.offline.quotes import client_words, goal_with_words, harsh, words_steps
 from service.drafting.offline.revise import revise
 from service.drafting.offline.setting import named_place, when, where
-from service.drafting.offline.wording import plain, uncapitalised
+from service.drafting.offline.wording import plain, say_minutes, uncapitalised
 from service.validation.fixes import rationale_from
 from service.worksheet import Obstacle, Preferences, Worksheet
 
@@ -72,6 +72,8 @@ def draft_offline(*, request_text: str, template: Template, preferences: Prefere
     spoken_goal = goal if harsh(words) else shown_goal
     variation, tracking = ask.form_texts(template, modality)
 
+    minutes = ask.duration(request_text, instruction, template, level)
+
     def client(text: str) -> str:
         return plain(text, template)
 
@@ -80,9 +82,9 @@ def draft_offline(*, request_text: str, template: Template, preferences: Prefere
         title=_title(preferences.homework_word or "practice", goal),
         goal=shown_goal,
         rationale=client(rationale_from(template, gerund(spoken_goal))),
-        task=client(dose.task), when=cue,
+        task=say_minutes(client(dose.task), minutes), when=cue,
         where=where(request_text, dose.where, cue),
-        duration_minutes=ask.duration(request_text, instruction, template, level),
+        duration_minutes=minutes,
         frequency=ask.frequency(asked_frequency(request_text, dose.frequency)
                                  or dose.frequency, level),
         done_criteria=client(dose.done_criteria),

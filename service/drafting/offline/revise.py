@@ -13,12 +13,11 @@ client re-rates confidence for any changed task.
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from service.catalog import Template
 from service.drafting.offline import instruction as ask
 from service.drafting.offline.setting import named_place
-from service.drafting.offline.wording import plain
+from service.drafting.offline.wording import plain, say_minutes
 from service.history.streak import days_per_week
 from service.validation.cues import find_place
 from service.worksheet import Modality, Worksheet
@@ -34,15 +33,6 @@ def _fewer_days(frequency: str, dose_frequency: str, *, at_dose: bool) -> str:
     return "once a week" if fewer == 1 else f"{fewer} days a week"
 
 
-_MINUTES_IN_TEXT = re.compile(r"\b\d+(?:\.\d+)?(?=[- ]minutes?\b)")
-
-
-def _say_minutes(task: str, minutes: float) -> str:
-    """A task that names its length ("one 5-minute activity") names the new one, so the
-    task and `duration_minutes` never disagree."""
-    return _MINUTES_IN_TEXT.sub(f"{minutes:g}", task, count=1)
-
-
 def smaller(ws: Worksheet, template: Template) -> Worksheet:
     """The minimum viable dose; once the task is the dose, half the time on fewer days.
     Never longer or more often than before; at one minute once a week it stays as it is
@@ -50,13 +40,13 @@ def smaller(ws: Worksheet, template: Template) -> Worksheet:
     dose = template.minimum_viable_dose
     task = plain(dose.task, template)
     before = ws.duration_minutes or template.default_practice.duration_minutes
-    at_dose = _MINUTES_IN_TEXT.sub("", ws.task) == _MINUTES_IN_TEXT.sub("", task)
+    at_dose = say_minutes(ws.task, 0) == say_minutes(task, 0)  # whatever length it says
     if at_dose and before <= 1 and days_per_week(ws.frequency) <= 1:
         return ws
     shorter = dose.duration_minutes < before and not at_dose
     minutes = dose.duration_minutes if shorter else max(1.0, float(before // 2))
     return ws.model_copy(update={
-        "task": _say_minutes(task, minutes), "duration_minutes": minutes,
+        "task": say_minutes(task, minutes), "duration_minutes": minutes,
         "done_criteria": plain(dose.done_criteria, template),
         "frequency": _fewer_days(ws.frequency, dose.frequency, at_dose=at_dose)})
 

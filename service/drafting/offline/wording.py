@@ -148,3 +148,12 @@ def second_person(text: str) -> str:
     for pattern, replacement in _PRONOUNS:
         text = _sub_keeping_case(pattern, replacement, text)
     return text
+
+
+_MINUTES_IN_TEXT = re.compile(r"\b\d+(?:\.\d+)?(?=[- ]minutes?\b)")
+
+
+def say_minutes(task: str, minutes: float) -> str:
+    """A task that names its length ("one 5-minute activity") names `minutes` instead, so
+    the task and `duration_minutes` never disagree."""
+    return _MINUTES_IN_TEXT.sub(f"{minutes:g}", task, count=1)
