@@ -447,6 +447,28 @@ def test_progress_polls_while_drafting_then_refreshes_the_page(client, tenant, s
     assert 'id="progress"' not in page and 'id="worksheet-form"' in page
 
 
+def test_the_page_renders_while_the_first_revision_is_being_committed(client, tenant,
+                                                                    signed_in, monkeypatch):
+    """The drafting thread can commit revision 1 between the page reading the draft and
+    reading its revisions (CI hit it as a 500): the page shows progress, not an error."""
+    from service.workflow.states import DraftStatus
+    from service.web import clinician, review
+
+    def read_just_before_the_commit(session, draft, *args):  # type: ignore[no-untyped-def]
+        session.expunge(draft)  # the draft as read just before the drafting commit
+        draft.current_revision, draft.status = 0, DraftStatus.DRAFTING
+        page = review.draft_page(session, draft, *args)
+        assert page.revision is None and len(page.history) == 1
+        return page
+
+    draft_id = _draft(client, tenant)["id"]
+    monkeypatch.setattr(clinician, "draft_page", read_just_before_the_commit)
+    response = client.get(f"/drafts/{draft_id}")
+    assert response.status_code == 200
+    assert 'id="progress"' in response.text and 'id="worksheet-form"' not in response.text
+    assert _api(client, tenant, draft_id)["current_revision"] == 1
+
+
 # --- every field editable in place ------------------------------------------------------
 
 

@@ -94,8 +94,10 @@ def draft_page(session: Session, draft: Draft, edited: Worksheet | None = None) 
     page = DraftPage(
         draft=draft, client=session.get_one(Client, draft.client_id), revision=revision,
         worksheet=worksheet, findings=findings, history=history,
+        # the drafting thread may commit revision 1 after `draft` was read: its current
+        # revision, not the newest row, bounds what the page shows
         provenance=changes([(r.author, r.worksheet) for r in history
-                            if r.number <= draft.current_revision]) if history else [],
+                            if r.number <= draft.current_revision]),
         unsaved=edited is not None and worksheet != saved)
     if draft.status == DraftStatus.APPROVED:  # only an approved draft has an approval
         page.approval = session.scalar(select(Approval).where(Approval.draft_id == draft.id))

@@ -30,7 +30,10 @@ def _changed_by(history: list[tuple[str, dict[str, Any]]], key: str) -> list[str
 def changes(history: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
     """Field-level provenance from the first draft to the last of `history` (author,
     worksheet pairs, oldest first): each field that differs, both values, and who changed
-    it, so a clinician's own edits are not confused with a re-draft they asked for."""
+    it, so a clinician's own edits are not confused with a re-draft they asked for. No
+    revision yet (still drafting) means no changes."""
+    if not history:
+        return []
     first, final = history[0][1], history[-1][1]
     return [
         {"field": key, "ai": first.get(key), "final": final.get(key),
