@@ -451,8 +451,8 @@ def test_the_page_renders_while_the_first_revision_is_being_committed(client, te
                                                                     signed_in, monkeypatch):
     """The drafting thread can commit revision 1 between the page reading the draft and
     reading its revisions (CI hit it as a 500): the page shows progress, not an error."""
-    from service.workflow.states import DraftStatus
     from service.web import clinician, review
+    from service.workflow.states import DraftStatus
 
     def read_just_before_the_commit(session, draft, *args):  # type: ignore[no-untyped-def]
         session.expunge(draft)  # the draft as read just before the drafting commit
