@@ -62,6 +62,18 @@ def test_dev_set_stays_at_full_top1() -> None:
      "the thought without getting pulled in", "cognitive_defusion"),
     ("whenever she sees a dog she crosses the road; wants to get braver step by step",
      "exposure_practice"),
+    # a tool tried and set aside, or done already, is history, not the request
+    ("We gave him leaves on a stream in March but he found it silly. He wants to test the "
+     "'everyone will laugh' thought against the evidence and re-rate how anxious he is.",
+     "thought_record"),
+    ("The diary card last month showed weekends are worst when nothing is planned; now "
+     "schedule a couple of pleasant activities for Saturday and rate mood before and after.",
+     "behavioral_activation"),
+    # denied two words away
+    ("Urges to self-harm; she isn't in a DBT group but has a safety plan. Wants to ride the "
+     "urge out and notice it peak and pass.", "urge_surfing"),
+    # a technique named in everyday terms
+    ("panic; does interoceptive drills like spinning on a chair until dizzy", "exposure_practice"),
 ])
 def test_holdout_style_cases(request_text: str, expected: str) -> None:
     ranked = rank_templates(request_text)

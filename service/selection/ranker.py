@@ -51,6 +51,7 @@ _ROUTINE = re.compile(_pattern(_LEXICON["context"]["routine"]))
 _ANCHOR = re.compile(_pattern(_LEXICON["context"]["anchor"]))
 _OTHERS = re.compile(_pattern(_LEXICON["context"]["others"]))
 _ASIDE = re.compile(_pattern(_LEXICON["aside"]))
+_SET_ASIDE = re.compile(_pattern(_LEXICON["set_aside"]))
 _GOAL = re.compile(_pattern(_LEXICON["goal"]))
 _NEGATION = re.compile(_LEXICON["negation"])
 _DENIED_AFTER = re.compile(r"\s(?:free|ruled out|negative)\b")
@@ -61,7 +62,7 @@ TECHNIQUE_WEIGHT = 0.6  # a named technique
 INDICATION_WEIGHT = 0.25  # one concept or indication phrase, scaled by its rarity
 WORDS_WEIGHT = 0.35  # word overlap, scaled to the best template
 FIELD_WEIGHTS = {"indications": 1.0, "techniques": 0.8, "fields": 0.25}
-CONTEXT, ASIDE, AIM = 0.3, 0.5, 1.3  # position multipliers
+SET_ASIDE, CONTEXT, ASIDE, AIM = 0.1, 0.3, 0.5, 1.3  # position multipliers
 
 
 class Candidate(BaseModel):
@@ -142,9 +143,12 @@ class _Request:
         return bool(_NEGATION.search(self.text[max(0, start - 30):start]))
 
     def weight(self, start: int, end: int | None = None) -> float:
-        """The position multiplier of text[start:end]: context < aside < plain < aim."""
+        """The position multiplier of text[start:end]: set aside < context < aside < plain
+        < aim."""
         end = start + 1 if end is None else end
         found = [w for s, e, w in self.spans if s < end and start < e]
+        if SET_ASIDE in found:
+            return SET_ASIDE
         if CONTEXT in found:
             return CONTEXT
         if ASIDE in found:
@@ -156,6 +160,7 @@ def _analyse(text: str) -> _Request:
     request = _Request(text)
     for pattern in (_ROUTINE, _ANCHOR, _OTHERS):
         request.spans += [(m.start(), m.end(), CONTEXT) for m in pattern.finditer(text)]
+    request.spans += [(m.start(), m.end(), SET_ASIDE) for m in _SET_ASIDE.finditer(text)]
     for sentence in _SENTENCE.finditer(text):
         if _ASIDE.search(sentence.group(0)):
             request.spans.append((sentence.start(), sentence.end(), ASIDE))
@@ -222,10 +227,12 @@ class _Index:
         # indication phrase -> templates, and technique phrase -> templates
         self.names: dict[tuple[str, ...], str] = {}  # the catalog's own wording, for reasons
         self.indications: dict[tuple[str, ...], set[int]] = {}
+        self.families: dict[str, set[int]] = {}  # "dbt" -> the DBT templates
         self.techniques: dict[tuple[str, ...], set[int]] = {}
         for j, t in enumerate(catalog.values()):
             if t.modality != "general":  # "CBT", "CBT-I", "DBT", "ACT" name a family
                 self.indications.setdefault(_key(t.modality), set()).add(j)
+                self.families.setdefault(" ".join(_key(t.modality)), set()).add(j)
             for phrase in (*t.for_, *t.keywords, *t.techniques):
                 self.names.setdefault(_key(phrase), phrase)
             for phrase in (*t.for_, *t.keywords):
@@ -342,6 +349,15 @@ def _score_named_and_phrases(words: list[_Word], req: _Request, index: _Index,
                 ev.indications.setdefault(j, []).append(f"“{said}”")
 
 
+def _score_denied_families(words: list[_Word], index: _Index, scores: np.ndarray) -> None:
+    """A family the request rules out ("isn't in a DBT programme") counts against its
+    templates, as a named one counts for them."""
+    for _, stem_, _, denied, _ in words:
+        if denied and stem_ in index.families:
+            for j in index.families[stem_]:
+                scores[j] -= INDICATION_WEIGHT
+
+
 def _score_concepts(req: _Request, index: _Index, scores: np.ndarray, ev: _Evidence) -> None:
     for concept in _CONCEPTS:
         matches = [m for m in concept.pattern.finditer(req.text)
@@ -358,6 +374,8 @@ def _score_concepts(req: _Request, index: _Index, scores: np.ndarray, ev: _Evide
         for j, (rarity, phrase) in per_template.items():
             scores[j] += INDICATION_WEIGHT * weight * rarity
             said = best.group(0).strip()
+            if len(said) > 50:  # a pattern spanning a sentence ("... safety plan") is cited short
+                said = said[:47].rsplit(" ", 1)[0] + "…"
             name = index.names.get(phrase, " ".join(phrase))
             ev.indications.setdefault(j, []).append(
                 f"“{said}”" if name.lower() == said else f"“{said}” ({name})")
@@ -365,8 +383,8 @@ def _score_concepts(req: _Request, index: _Index, scores: np.ndarray, ev: _Evide
 
 def _score_words(words: list[_Word], index: _Index, ev: _Evidence) -> np.ndarray:
     query: dict[str, float] = {}
-    for word, stem_, weight, _, _ in words:
-        if word in _STOP or word in _DOSE or len(word) < 2:
+    for word, stem_, weight, denied, _ in words:
+        if denied or word in _STOP or word in _DOSE or len(word) < 2:
             continue
         query[stem_] = max(query.get(stem_, 0.0), weight)
         for extra in _LEXICON["expansions"].get(word, "").split():
@@ -413,6 +431,7 @@ def rank_templates(request: str, catalog: dict[str, Template] | None = None,
     scores = WORDS_WEIGHT * _score_words(words, index, ev)
     _score_named_and_phrases(words, req, index, scores, ev)
     _score_concepts(req, index, scores, ev)
+    _score_denied_families(words, index, scores)
     order = sorted(range(len(index.ids)), key=lambda j: (-scores[j], index.ids[j]))
     top = max(1.0, float(scores[order[0]]))
     return [
