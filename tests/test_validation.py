@@ -54,7 +54,8 @@ def test_good_worksheet_is_ok() -> None:
 
 @pytest.mark.parametrize("when", ["sometime", "at some point", "when you get a chance",
                                   "during the week", "this week", "whenever",
-                                  "when you remember", "when you can", "Later in the day", ""])
+                                  "when you remember", "when you can", "Later in the day", "",
+                                  "When I get a chance", "if she has time"])
 def test_vague_when_is_an_error(when: str) -> None:
     assert "missing_when" in codes(good(when=when))
 
@@ -75,7 +76,8 @@ def test_frequency(frequency: str, vague: bool) -> None:
     assert ("missing_frequency" in codes(good(frequency=frequency))) is vague
 
 
-@pytest.mark.parametrize("where", ["", "anywhere", "Wherever you like", "somewhere"])
+@pytest.mark.parametrize("where", ["", "anywhere", "Wherever you like", "somewhere",
+                                   "Any place you like", "anywhere I happen to be"])
 def test_vague_where(where: str) -> None:
     assert "missing_where" in codes(good(where=where))
 
@@ -94,6 +96,33 @@ def test_unlinked_rationale_but_paraphrase_is_linked() -> None:
     paraphrase = good(rationale=("Slow breathing settles the stress in your body, so job "
                                  "meetings feel less tense."))
     assert "rationale_not_linked_to_goal" not in codes(paraphrase)
+
+
+@pytest.mark.parametrize(("goal", "rationale"), [
+    # "flat" (low mood) is not in "flatmates"; "down" in "calms you down" is no mood
+    ("Get my flatmates to share the cleaning fairly",
+     "Exams make your heart pound. Slow breathing calms your body down so you think clearly."),
+    # a sleep routine's "settle" says nothing about social nerves
+    ("Feel less anxious at work social events",
+     "A wind-down routine helps your body clock settle, so you fall asleep faster."),
+])
+def test_a_rationale_about_something_else_is_not_linked(goal: str, rationale: str) -> None:
+    assert "rationale_not_linked_to_goal" in codes(good(goal=goal, rationale=rationale))
+
+
+def test_three_errands_in_a_list_are_multiple_tasks() -> None:
+    task = ("Make eye contact with the cashier, call the dentist to book a check-up, and sign "
+            "up for the Thursday pottery class.")
+    assert "multiple_tasks" in codes(good(task=task))
+
+
+def test_a_quoted_self_critical_thought_is_not_shaming_but_scare_quotes_are() -> None:
+    named = good(rationale=("When your inner critic says 'I'm such a failure', this break "
+                            "helps you answer it the way you would answer a friend, so the "
+                            "shame eases and the goal gets closer."))
+    assert "shaming_language" not in codes(named)
+    scare = good(done_criteria="Done means no 'failure' this time.")
+    assert "shaming_language" in codes(scare)
 
 
 def test_obstacle_without_plan() -> None:
@@ -253,6 +282,9 @@ def test_validator_dev_set(line: dict) -> None:  # type: ignore[type-arg]
     ("Cries once the kids are in bed.", "Once the kids are in bed"),
     ("She says 'I always mess it up' after every shift.", "After every shift"),
     ("Panics in the car park before going into work.", "Before going into work"),
+    # the partner's moment is not the client's cue
+    ("Her husband works away; a young part shows up whenever he leaves. I'd like her to "
+     "check in with her parts each evening.", "In the evening, right after dinner"),
     # a set time, but not the small hours when the trouble happens
     ("Set aside 15 mins at 6pm and postpone the rest.", "At 6pm"),
     ("She always has a coffee at 9 pm on the sofa.", "At 9 pm"),

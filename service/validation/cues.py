@@ -144,12 +144,24 @@ def _routine(request: str) -> Setting | None:
     return cue, _place_phrase(prep, place) if place else None
 
 
+def _client_pronoun(request: str) -> str | None:
+    """"she" or "he": whichever the request uses more, for the client it is about."""
+    she = len(re.findall(r"\b(?:she|her|hers|herself)\b", request, re.I))
+    he = len(re.findall(r"\b(?:he|him|his|himself)\b", request, re.I))
+    return "she" if she > he else "he" if he > she else None
+
+
 def _daily_moment(request: str) -> Setting | None:
-    """"When you get home" from "when she gets home": the first daily moment named."""
+    """"When you get home" from "when she gets home": the first daily moment named, and
+    the client's own ("whenever he leaves" is the partner's, in a request about her)."""
+    client = _client_pronoun(request)
     for m in _DAILY.finditer(request):
         lead = m["lead"].lower()
         if m["noun"] and not lead.endswith(("after", "before")):
             continue  # "when work" is no moment
+        if m["subject"] and client and m["subject"].lower() in {"she", "he"} \
+                and m["subject"].lower() != client:
+            continue
         if m["subject"]:
             verb, _, rest = m["act"].partition(" ")
             what = " ".join(filter(None, ("you", _YOU_FORM[verb.lower()], rest)))

@@ -13,13 +13,15 @@ def _wordset(words: str) -> frozenset[str]:
 VAGUE_WHEN = re.compile(
     r"\b(you're free|you are free|some ?time|some point|"
     r"at some (point|stage)|at any (point|time)|any ?time|"
-    r"when(ever)? you (get a (chance|moment|minute)|can|remember|have (the |a )?(time|chance|"
+    r"when(ever)? (you|i|we|she|he|they) (get a (chance|moment|minute)|can|remember|"
+    r"have (the |a )?(time|chance|"
     r"moment|minute|spare moment)|feel (like it|ready|up to it|able)|are free|"
     r"get (a|the) chance|get round to it|get around to it|think of it|want|like|fancy)|"
     r"when(ever)? (it|that) (suits|works)( you)?|when(ever)? the mood (takes|strikes) you|"
     r"when convenient|at a (good|convenient|suitable) time|"
     r"(at )?a time that (suits|works)( for)?( you)?|in your (own|free|spare) time|"
-    r"if you (have|get) (a|the) (moment|minute|chance|time)|if you have time|"
+    r"if (you|i|we|she|he|they) (have|has|get|gets) (a|the) (moment|minute|chance|time)|"
+    r"if (you|i|we|she|he|they) (have|has) time|"
     r"(a|any|your) spare moment|once in a while|"
     r"whenever( suits| works| possible)?|this week|next week|during the (week|day)|"
     r"over the (week|weekend)|later( on| in the (day|week)| today)?|one day|"
@@ -45,8 +47,10 @@ SPECIFIC_WHEN = re.compile(
     r"when (an?|the) (urge|craving|worry|thought|panic|flashback|memory|feeling) \w+))\b", re.I)
 
 VAGUE_WHERE = re.compile(
-    r"^\W*(any ?where|some ?where|wherever( you (are|like|want|can|happen to be|feel like))?|"
-    r"any ?place|any room|where you can|where ?ever|wherever suits|wherever works|"
+    r"^\W*((any ?where|some ?where|wherever|any ?place|any room|any spot)( (that )?"
+    r"(you|i|we|she|he|they) ?('re|'m|are|am|is)? ?(like|likes|want|wants|choose|chooses|"
+    r"fancy|fancies|can|happen to be|happens to be|feel like|feels like|find|finds|are|is)?)?"
+    r"( it)?|where you can|where ?ever|wherever suits|wherever works|"
     r"where(ever)? (is|feels) (comfortable|convenient|best)|no fixed place|any|various|"
     r"around|out|home or anywhere|up to you|your choice|n/?a|tbd|tbc|-+)\W*$", re.I)
 
@@ -88,6 +92,10 @@ SHAMING = re.compile(
     r"don'?t (mess|screw) (this|it) up|your (own )?fault|disappoint\w*|bad at|you always|"
     r"you never|get it right this time|no more excuses|lack of (effort|willpower)|"
     r"grade[ds]? (you|your)|pass or fail)\b", re.I)
+# A quotation: double or curly quotes, or single quotes that may hold apostrophes ("I'm").
+QUOTED = re.compile(r"\"[^\"\n]{1,120}\"|“[^”\n]{1,120}”|‘[^’\n]{1,120}’|"
+                    r"(?<!\w)'(?:[^'\n]|'(?=\w)){1,120}'(?!\w)")
+FIRST_PERSON = re.compile(r"\b(i|i'm|im|i've|i'll|me|my|myself)\b")
 NOT_SHAMING = re.compile(r"\b(can'?t|cannot|won'?t|no way to|impossible to) fail\b", re.I)
 
 RISK = re.compile(
@@ -113,7 +121,8 @@ NOT_RISK = re.compile(
 TASK_VERBS = _wordset(
     "reply write call ring email text send talk speak ask get go take make do read "
     "fill plan book clean tidy cook buy pay sort apply visit meet phone post arrange "
-    "find organise organize check list prepare finish start walk"
+    "find organise organize check list prepare finish start walk sign join register enrol "
+    "enroll schedule order collect return drop fix wash submit message contact invite"
 )
 
 # Separate errands: two of these in one task are two tasks.
@@ -150,7 +159,7 @@ SYNONYMS: tuple[tuple[str, ...], ...] = tuple(tuple(g.split()) for g in (
     "sleep slept asleep awak wake waki woke insomn bed night tired rest drows nap dream",
     "mood low depress down sad flat energ motiv glum blue unhapp happ joy pleas enjoy",
     "anxi anxious worr fear afraid panic nervous scar calm stress tens relax wound "
-    "uneas dread frighten phob settl soothe overwhelm",
+    "uneas dread frighten phob soothe overwhelm",
     "friend social people connect lonel isolat company companion alone contact reach"
     " together",
     "kind compas critic harsh gentl self-crit shame ashamed guilt",
@@ -189,6 +198,10 @@ def _build_roots() -> dict[str, frozenset[int]]:
 
 
 ROOTS = _build_roots()
+# What may follow a root of four letters or fewer ("_" for nothing): "flat" is in "flatter",
+# not in "flatmates".
+SHORT_ROOT_ENDINGS = _wordset(
+    "_ s es ed d er ers est ly ness ing ings y ier iest ily ies e ful less ish")
 ROOT_LENGTHS = tuple(sorted({len(r) for r in ROOTS}))
 
 # Goal words that carry no topic ("feel less X", "get back to Y").

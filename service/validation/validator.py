@@ -30,13 +30,24 @@ def _words(text: str) -> list[str]:
             if w not in lang.STOP and len(w) > 2]
 
 
+def _root_fits(word: str, n: int) -> bool:
+    """A short root names its own word ("flat", "flatter", "napping"), not a longer one
+    that happens to start with it ("flatmates", "restaurant")."""
+    if n > 4:
+        return True
+    rest = word[n:]
+    if rest[:1] == word[n - 1:n]:  # a doubled consonant: nap-ping, sad-dest
+        rest = rest[1:]
+    return (rest or "_") in lang.SHORT_ROOT_ENDINGS
+
+
 def _groups(words: list[str]) -> set[int]:
     out: set[int] = set()
     for word in words:
         for n in lang.ROOT_LENGTHS:
             if n > len(word):
                 break
-            ids = lang.ROOTS.get(word[:n])
+            ids = lang.ROOTS.get(word[:n]) if _root_fits(word, n) else None
             if ids:
                 out |= ids
     return out
@@ -123,7 +134,12 @@ def _client_text(ws: Worksheet, *, with_goal: bool) -> str:
 
 
 def _shaming(ws: Worksheet) -> bool:
-    text = lang.NOT_SHAMING.sub("", _client_text(ws, with_goal=False).lower())
+    """A quoted first-person thought is the client's inner critic named so it can be
+    answered ("it says 'I'm such a failure'"), not the worksheet's own voice; scare quotes
+    ("a 'no excuses' week") still count."""
+    text = lang.QUOTED.sub(lambda m: " " if lang.FIRST_PERSON.search(m.group(0)) else m.group(0),
+                           _client_text(ws, with_goal=False).lower())
+    text = lang.NOT_SHAMING.sub("", text)
     return bool(lang.SHAMING.search(text))
 
 
