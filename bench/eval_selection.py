@@ -25,6 +25,7 @@ from service.worksheet import Preferences
 
 DEFAULT = Path(__file__).resolve().parent.parent / "tests" / "data" / "selection_dev.jsonl"
 HOLDOUT = Path(__file__).resolve().parent / "selection_holdout.jsonl"
+BLIND = Path(__file__).resolve().parent / "selection_blind.jsonl"  # written without the code
 
 
 @dataclass
@@ -79,7 +80,7 @@ def offline_errors(request: str) -> list[str]:
 
 
 def main(paths: list[Path] | None = None) -> None:
-    for path in paths or [DEFAULT, HOLDOUT]:
+    for path in paths or [DEFAULT, HOLDOUT, BLIND]:
         result = evaluate(path)
         print(result.line())
         if result.misses:

@@ -14,9 +14,15 @@ from service.validation import validate_worksheet
 from service.worksheet import Worksheet
 
 DEFAULT = Path(__file__).resolve().parent.parent / "tests" / "data" / "validator_dev.jsonl"
+BLIND = Path(__file__).resolve().parent / "validator_blind.jsonl"  # written without the code
 
 
-def main(path: Path = DEFAULT) -> None:
+def main(paths: list[Path] | None = None) -> None:
+    for path in paths or [DEFAULT, BLIND]:
+        report(path)
+
+
+def report(path: Path) -> None:
     lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     expected, raised, alarms = Counter(), Counter(), Counter()
     times: list[float] = []
@@ -55,4 +61,4 @@ def main(path: Path = DEFAULT) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT)
+    main([Path(p) for p in sys.argv[1:]] or None)

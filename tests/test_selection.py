@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.eval_selection import DEFAULT, HOLDOUT, evaluate
+from bench.eval_selection import BLIND, DEFAULT, HOLDOUT, evaluate
 from service.catalog import get_catalog
 from service.selection import rank_templates
 from service.selection.ranker import unknown_concept_phrases
@@ -29,6 +29,13 @@ def test_holdout_thresholds() -> None:
     result = evaluate(HOLDOUT)
     assert result.top1 >= 0.85, result.misses
     assert result.top3 >= 0.95, result.misses
+
+
+def test_blind_set_thresholds() -> None:
+    """The set a reviewer wrote from the catalog alone, without seeing this code."""
+    result = evaluate(BLIND)
+    assert result.top1 >= 0.95, result.misses
+    assert result.top3 >= 0.98, result.misses
 
 
 def test_dev_set_stays_at_full_top1() -> None:
