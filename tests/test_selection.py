@@ -115,6 +115,17 @@ def test_every_concept_points_at_a_catalog_phrase() -> None:
     assert unknown_concept_phrases(get_catalog()) == []
 
 
+def test_no_lexicon_pattern_holds_a_stray_indent() -> None:
+    """A pattern line pasted after a `|` keeps its indent, and that alternative then needs
+    spaces the normalised text never has: it silently stops matching."""
+    from service.selection import ranker
+
+    patterns = [c.pattern.pattern for c in ranker._CONCEPTS]
+    patterns += [p.pattern for p in (ranker._ROUTINE, ranker._ANCHOR, ranker._OTHERS,
+                                     ranker._SET_ASIDE, ranker._GOAL, ranker._ASIDE)]
+    assert not [p for p in patterns if "  " in p]
+
+
 def test_a_custom_catalog_is_ranked_on_its_own_text(tmp_path: Path) -> None:
     catalog = {k: v for k, v in get_catalog().items() if k in {"sleep_diary", "mood_log",
                                                                "grounding"}}
