@@ -56,6 +56,11 @@ class Obstacle(Inbound):
     plan: str = Field(default="", max_length=2000)
 
 
+# What an offline draft's title says about itself: honest to the clinician, and a warning
+# until they take it out, since the client sees the title.
+OFFLINE_MARK = "(drafted offline)"
+
+
 class Worksheet(Inbound):
     """A homework worksheet exactly as the public contract names its fields.
 

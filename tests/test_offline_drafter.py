@@ -150,6 +150,20 @@ def test_several_templates_validate_in_plain_words(request_text: str, template_i
     assert "offline" in ws.title.lower()
 
 
+def test_the_offline_mark_is_a_warning_with_a_fix_that_takes_it_out() -> None:
+    """Honest to the clinician, and never silently sent to the client: the title's mark is
+    flagged, and accepting its fix leaves a clean title."""
+    from service.web.forms import apply_fix
+
+    ws, findings = draft(LAYOFF)
+    mark = next(f for f in findings if f.code == "drafted_offline")
+    assert mark.severity == "warning" and mark.field == "title"
+    fixed = apply_fix(ws, mark.suggested_fix)
+    assert "offline" not in fixed.title.lower() and fixed.title.startswith("Your practice: ")
+    after = validate_worksheet(fixed, today=dt.date.today(), request_text=LAYOFF)
+    assert "drafted_offline" not in {f.code for f in after}
+
+
 def test_every_template_drafts_without_errors() -> None:
     for template in get_catalog().values():
         ws, findings = draft("she wants a small, steady change", template.id)

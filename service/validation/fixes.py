@@ -1,4 +1,5 @@
-"""One-click repairs: for each error, the field values a clinician can accept as they are."""
+"""One-click repairs: for each error (and the offline mark), the field values a clinician
+can accept as they are."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from service.catalog import Template
 from service.validation.cues import find_cue
-from service.worksheet import Worksheet
+from service.worksheet import OFFLINE_MARK, Worksheet
 
 
 def rationale_from(template: Template, goal: str) -> str:
@@ -29,6 +30,8 @@ def _smaller(ws: Worksheet, template: Template) -> dict[str, Any] | None:
 
 def suggest_fix(code: str, ws: Worksheet, template: Template | None, request_text: str,
                 today: dt.date) -> dict[str, Any] | None:
+    if code == "drafted_offline":
+        return {"title": ws.title.replace(OFFLINE_MARK, "").strip()}
     if code == "missing_review":
         return {"review_date": (today + dt.timedelta(days=7)).isoformat()}
     if template is None:

@@ -12,7 +12,7 @@ from rapidfuzz.process import extractOne
 from service.catalog import Template, get_catalog
 from service.validation import language as lang
 from service.validation.fixes import suggest_fix
-from service.worksheet import Finding, Worksheet
+from service.worksheet import OFFLINE_MARK, Finding, Worksheet
 
 _WORD = re.compile(r"[a-z][a-z']+")
 _SUFFIX = re.compile(r"(ingly|edly|ings|ing|ness|ment|ful|ive|ies|ied|ed|es|ly|er|s)$")
@@ -195,13 +195,13 @@ def _reading_grade(ws: Worksheet) -> float | None:
 def _finding(code: str, field: str, message: str, ws: Worksheet, template: Template | None,
              request_text: str, today: dt.date) -> Finding:
     severity: Literal["error", "warning"] = "warning" if code in WARNINGS else "error"
-    fix = suggest_fix(code, ws, template, request_text, today) if severity == "error" else None
+    fix = suggest_fix(code, ws, template, request_text, today)
     return Finding(code=code, severity=severity, field=field, message=message, suggested_fix=fix)
 
 
 WARNINGS = frozenset({"too_long", "missing_confidence", "multiple_tasks", "shaming_language",
                       "reading_level", "missing_tracking", "risk_content",
-                      "exposure_step_too_high", "template_not_for"})
+                      "exposure_step_too_high", "template_not_for", "drafted_offline"})
 
 
 def _specificity(ws: Worksheet, template: Template | None) -> list[tuple[str, str, str]]:
@@ -256,6 +256,10 @@ def _meaning(ws: Worksheet, today: dt.date) -> list[tuple[str, str, str]]:
 def _tone_and_safety(ws: Worksheet, template: Template | None,
                      request_text: str) -> list[tuple[str, str, str]]:
     out = []
+    if OFFLINE_MARK in ws.title:
+        out.append(("drafted_offline", "title", "Drafted offline from the template, without an "
+                    "LLM: check every field, then take this note out of the title, which the "
+                    "client sees."))
     if _shaming(ws):
         out.append(("shaming_language", "steps", "Remove shaming or pass/fail words; "
                     "invite rather than judge (“you can't fail at this”)."))

@@ -42,7 +42,7 @@ from service.drafting.offline.revise import revise
 from service.drafting.offline.setting import named_place, when, where
 from service.drafting.offline.wording import plain, say_minutes, uncapitalised
 from service.validation.fixes import rationale_from
-from service.worksheet import Obstacle, Preferences, Worksheet
+from service.worksheet import OFFLINE_MARK, Obstacle, Preferences, Worksheet
 
 __all__ = ["client_words", "derive_goal", "draft_offline", "instruction_cue", "named_place",
            "plain"]
@@ -50,7 +50,7 @@ __all__ = ["client_words", "derive_goal", "draft_offline", "instruction_cue", "n
 
 def _title(word: str, goal: str) -> str:
     short = goal if len(goal) <= 60 else goal[:57].rsplit(" ", 1)[0] + "…"
-    return f"Your {word}: {uncapitalised(short)} (drafted offline)"
+    return f"Your {word}: {uncapitalised(short)} {OFFLINE_MARK}"
 
 
 def draft_offline(*, request_text: str, template: Template, preferences: Preferences,
