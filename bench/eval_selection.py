@@ -25,7 +25,9 @@ from service.worksheet import Preferences
 
 DEFAULT = Path(__file__).resolve().parent.parent / "tests" / "data" / "selection_dev.jsonl"
 HOLDOUT = Path(__file__).resolve().parent / "selection_holdout.jsonl"
-BLIND = Path(__file__).resolve().parent / "selection_blind.jsonl"  # written without the code
+# written from the spec by reviewers who never saw the code
+BLIND = Path(__file__).resolve().parent / "selection_blind.jsonl"
+BLIND2 = Path(__file__).resolve().parent / "selection_blind2.jsonl"
 
 
 @dataclass
@@ -80,7 +82,7 @@ def offline_errors(request: str) -> list[str]:
 
 
 def main(paths: list[Path] | None = None) -> None:
-    for path in paths or [DEFAULT, HOLDOUT, BLIND]:
+    for path in paths or [DEFAULT, HOLDOUT, BLIND, BLIND2]:
         result = evaluate(path)
         print(result.line())
         if result.misses:
