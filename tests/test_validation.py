@@ -125,6 +125,55 @@ def test_a_quoted_self_critical_thought_is_not_shaming_but_scare_quotes_are() ->
     assert "shaming_language" in codes(scare)
 
 
+@pytest.mark.parametrize(("field", "value", "code"), [
+    ("done_criteria", "Do your best", "missing_done_criteria"),
+    ("done_criteria", "Just see how it goes.", "missing_done_criteria"),
+    ("tracking", "n/a", "missing_tracking"),
+    ("where", "Around the house", "missing_where"),
+    ("where", "Anywhere that feels OK to you", "missing_where"),
+])
+def test_non_answers_count_as_missing(field: str, value: str, code: str) -> None:
+    assert code in codes(good(**{field: value}))
+
+
+def test_times_written_with_an_x_are_a_frequency() -> None:
+    assert "missing_frequency" not in codes(good(frequency="3x this week"))
+
+
+def test_encouragement_is_no_back_up_plan() -> None:
+    pep = [{"obstacle": "I forget.", "plan": "You've got this!"},
+           {"obstacle": "I'm tired.", "plan": "Keep trying!"}]
+    assert "missing_obstacle_plan" in codes(good(obstacles=pep))
+
+
+def test_a_goal_word_and_its_inflection_link_the_rationale() -> None:
+    linked = good(goal="Stop placing bets at night",
+                  rationale=("Betting urges feel like they will grow until you give in, but "
+                             "they rise, peak and fade within minutes; riding one out weakens "
+                             "the next."))
+    assert "rationale_not_linked_to_goal" not in codes(linked)
+
+
+def test_a_substantial_rationale_about_something_else_is_unlinked_not_thin() -> None:
+    found = codes(good(goal="Stop checking the door locks over and over",
+                       rationale=("Writing down three things you like about yourself each "
+                                  "day builds self-esteem. It helps you feel more confident "
+                                  "at work and with friends.")))
+    assert "rationale_not_linked_to_goal" in found and "missing_rationale" not in found
+
+
+@pytest.mark.parametrize(("text", "shaming"), [
+    ("Since the car failed its MOT, one small step makes it manageable.", False),
+    ("Your mind keeps telling you you're useless; the evidence gives a fairer picture.", False),
+    ("Your critic says things like 'you're so lazy' and 'you always mess up'.", False),
+    ("All seven columns filled in. Don't let me down!", True),
+    ("You failed last time, so no excuses now.", True),
+])
+def test_shaming_is_the_worksheets_voice_not_the_thought_it_names(text: str,
+                                                                  shaming: bool) -> None:
+    assert ("shaming_language" in codes(good(done_criteria=text))) is shaming
+
+
 def test_obstacle_without_plan() -> None:
     assert "missing_obstacle_plan" in codes(good(obstacles=[]))
     empty_plan = [{"obstacle": "I forget.", "plan": ""}]
@@ -251,9 +300,10 @@ def _lines(path: Path) -> list[dict]:  # type: ignore[type-arg]
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-# the shared dev set, and the set a reviewer wrote without seeing this code
+# the shared dev set, and the sets reviewers wrote without seeing this code
 VALIDATOR_DEV = [*_lines(Path(__file__).parent / "data" / "validator_dev.jsonl"),
-                 *_lines(Path(__file__).parent.parent / "bench" / "validator_blind.jsonl")]
+                 *_lines(Path(__file__).parent.parent / "bench" / "validator_blind.jsonl"),
+                 *_lines(Path(__file__).parent.parent / "bench" / "validator_blind2.jsonl")]
 
 
 @pytest.mark.parametrize("line", VALIDATOR_DEV, ids=[line["id"] for line in VALIDATOR_DEV])

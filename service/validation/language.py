@@ -50,7 +50,10 @@ VAGUE_WHERE = re.compile(
     r"^\W*((any ?where|some ?where|wherever|any ?place|any room|any spot)( (that )?"
     r"(you|i|we|she|he|they) ?('re|'m|are|am|is)? ?(like|likes|want|wants|choose|chooses|"
     r"fancy|fancies|can|happen to be|happens to be|feel like|feels like|find|finds|are|is)?)?"
-    r"( it)?|where you can|where ?ever|wherever suits|wherever works|"
+    r"( it)?|(any ?where|some ?where|wherever) (that )?(feels?|seems?|is) (ok|okay|right|safe|"
+    r"comfortable|good|fine|convenient)( (to|for) you)?|around the (house|home|flat|place|office)|"
+    r"where you can|"
+    r"where ?ever|wherever suits|wherever works|"
     r"where(ever)? (is|feels) (comfortable|convenient|best)|no fixed place|any|various|"
     r"around|out|home or anywhere|up to you|your choice|n/?a|tbd|tbc|-+)\W*$", re.I)
 
@@ -68,7 +71,8 @@ TRIGGERED = re.compile(
     r"\b(whenever|every time|each time|any time|anytime|when) (an?|the|your|you notice|"
     r"you feel the|you catch|you spot|you hear|she|he|they) (?!(chance|mood|time)\b)\w+", re.I)
 SPECIFIC_FREQUENCY = re.compile(
-    r"\b(\d+|once|twice|thrice|one|two|three|four|five|six|seven|eight|nine|ten|every|each|"
+    r"\b(\d+ ?x|x ?\d+|\d+|once|twice|thrice|one|two|three|four|five|six|seven|eight|nine|"
+    r"ten|every|each|"
     r"daily|nightly|weekly|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|"
     r"sundays?|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|weekdays?|weekends?|"
     r"in a row|mornings?|evenings?|nights?|days|workdays?|weeknights?|sessions?|breaks?|"
@@ -78,7 +82,15 @@ SPECIFIC_FREQUENCY = re.compile(
 NON_PLAN = re.compile(
     r"^\W*(just )?(try (harder|your best|again|to remember)|push through( it)?|do it anyway|"
     r"don'?t give up|stay strong|be strong|keep going|remember to do it|make sure you do it|"
-    r"no excuses|tbd|tbc|n/?a|none|nothing|\?+|-+|see above|we'?ll see|deal with it)\W*$", re.I)
+    r"no excuses|tbd|tbc|n/?a|none|nothing|\?+|-+|see above|we'?ll see|deal with it|"
+    r"keep (trying|at it|pushing)|you'?ve got this|you can do (it|this)|believe in yourself|"
+    r"stay positive|don'?t worry( about it)?|never give up|just do it|try again tomorrow)\W*$",
+    re.I)
+# what counts as done, and what to record, that says nothing
+NON_ANSWER = re.compile(
+    r"^\W*(just )?(do (your|the) best( you can)?|try (your )?(best|hard)|see how it goes|"
+    r"whatever you can( manage| do)?|as much as (you can|possible)|give it a (go|try)|"
+    r"tbd|tbc|n/?a|none|nothing|not sure|-+|\?+|see above|your call|up to you)\W*$", re.I)
 
 THIN_RATIONALE = re.compile(
     r"\b(it('ll| will)? helps?|(it'?s|is) good for you|research (shows|says|proves)|"
@@ -88,7 +100,9 @@ THIN_RATIONALE = re.compile(
 
 SHAMING = re.compile(
     r"\b(lazy|laziness|slack(ing|er)?|pathetic|no excuses?|excuses|should(n'?t)? have|"
-    r"useless|worthless|weak|stupid|failures?|failed|failing|fail(?!\s+at this)|pass/fail|"
+    r"useless|worthless|weak|stupid|failures?|(you|you'?ve|you have|you'?re|if you|don'?t|"
+    r"do not|never|not) (fail|failed|failing)|fail(ed|ing)? (again|at (it|this|that|everything))|"
+    r"pass/fail|(don'?t|do not) let (me|us|them|your \w+) down|"
     r"don'?t (mess|screw) (this|it) up|your (own )?fault|disappoint\w*|bad at|you always|"
     r"you never|get it right this time|no more excuses|lack of (effort|willpower)|"
     r"grade[ds]? (you|your)|pass or fail)\b", re.I)
@@ -96,6 +110,14 @@ SHAMING = re.compile(
 QUOTED = re.compile(r"\"[^\"\n]{1,120}\"|“[^”\n]{1,120}”|‘[^’\n]{1,120}’|"
                     r"(?<!\w)'(?:[^'\n]|'(?=\w)){1,120}'(?!\w)")
 FIRST_PERSON = re.compile(r"\b(i|i'm|im|i've|i'll|me|my|myself)\b")
+# What introduces the client's own thought ("the critic says 'you're lazy'").
+INTRODUCES_THOUGHT = re.compile(
+    r"\b(critic\w*|voice|thoughts?|says?|said|tells? you|telling you|calls? you|things like|"
+    r"for example|e\.g\.|such as|words)\b[^.;!?]{0,30}$")
+# A thought reported without quotes: "your mind keeps telling you you're useless".
+REPORTED_THOUGHT = re.compile(
+    r"\b(tell(s|ing)? you|call(s|ing)? you|the thought that|thinking that|believ\w+ that)\b"
+    r"[^.;!?\n]{0,30}")
 NOT_SHAMING = re.compile(r"\b(can'?t|cannot|won'?t|no way to|impossible to) fail\b", re.I)
 
 RISK = re.compile(
@@ -178,7 +200,7 @@ SYNONYMS: tuple[tuple[str, ...], ...] = tuple(tuple(g.split()) for g in (
     "thought think mind rumin believ",
     "out outside house home leav walk go",
     "kid child son daughter parent famil mum dad",
-    "focus concentrat scatter distract attention",
+    "focus concentrat scatter distract attention present",
     "avoid escap face approach cope",
     "exercis activ fit move sport gym climb",
     "medic medicin tablet dose psychiatr doctor gp",

@@ -21,7 +21,13 @@ READING_MIN_WORDS = 30
 
 
 def _stem(word: str) -> str:
-    stem = _SUFFIX.sub("", word) if len(word) > 4 else word
+    """bets/betting -> bet, walks/walking -> walk: enough to match a goal's word in the
+    rationale."""
+    stem = _SUFFIX.sub("", word) if len(word) > 3 else word
+    if len(stem) < 3:
+        stem = word
+    if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
+        stem = stem[:-1]  # a doubled consonant: bett(ing) -> bet
     return stem.rstrip("e")[:6] or word
 
 
@@ -75,12 +81,14 @@ def _vague_frequency(frequency: str) -> bool:
     return not lang.SPECIFIC_FREQUENCY.search(text)
 
 
+def _content_words(rationale: str) -> int:
+    return sum(w not in lang.STOP for w in _WORD.findall(rationale.lower()))
+
+
 def _thin_rationale(rationale: str) -> bool:
-    words = _WORD.findall(rationale.lower())
-    content = [w for w in words if w not in lang.STOP]
-    if len(content) < 5:
-        return True
-    return bool(lang.THIN_RATIONALE.search(rationale.lower())) and len(content) < 12
+    """Too short to repeat back, or a stock phrase ("it helps") with little around it."""
+    content = _content_words(rationale)
+    return content < 5 or (bool(lang.THIN_RATIONALE.search(rationale.lower())) and content < 12)
 
 
 def _linked(rationale: str, goal: str) -> bool:
@@ -133,12 +141,19 @@ def _client_text(ws: Worksheet, *, with_goal: bool) -> str:
     return "\n".join(p for p in parts if p)
 
 
+def _quoted_thought(text: str, quote: re.Match[str]) -> bool:
+    """Words in the client's head, quoted: first person, or introduced as the critic's."""
+    before = text[max(0, quote.start() - 40):quote.start()]
+    return bool(lang.FIRST_PERSON.search(quote.group(0)) or lang.INTRODUCES_THOUGHT.search(before))
+
+
 def _shaming(ws: Worksheet) -> bool:
     """A quoted first-person thought is the client's inner critic named so it can be
     answered ("it says 'I'm such a failure'"), not the worksheet's own voice; scare quotes
     ("a 'no excuses' week") still count."""
-    text = lang.QUOTED.sub(lambda m: " " if lang.FIRST_PERSON.search(m.group(0)) else m.group(0),
-                           _client_text(ws, with_goal=False).lower())
+    text = _client_text(ws, with_goal=False).lower()
+    text = lang.QUOTED.sub(lambda m: " " if _quoted_thought(text, m) else m.group(0), text)
+    text = lang.REPORTED_THOUGHT.sub(" ", text)
     text = lang.NOT_SHAMING.sub("", text)
     return bool(lang.SHAMING.search(text))
 
@@ -220,7 +235,7 @@ def _specificity(ws: Worksheet, template: Template | None) -> list[tuple[str, st
     if _vague_frequency(ws.frequency):
         out.append(("missing_frequency", "frequency", "Say exactly how often "
                     "(e.g. “5 days a week” or “Mon, Wed and Fri”), not “regularly”."))
-    if len(ws.done_criteria.split()) < 2:
+    if len(ws.done_criteria.split()) < 2 or lang.NON_ANSWER.search(ws.done_criteria.lower()):
         out.append(("missing_done_criteria", "done_criteria",
                     "Say what counts as done, so the client knows when they have done it."))
     return out
@@ -228,7 +243,11 @@ def _specificity(ws: Worksheet, template: Template | None) -> list[tuple[str, st
 
 def _meaning(ws: Worksheet, today: dt.date) -> list[tuple[str, str, str]]:
     out = []
-    if _thin_rationale(ws.rationale):
+    # a rationale with substance but about something else is unlinked, not thin
+    if _content_words(ws.rationale) >= 8 and not _linked(ws.rationale, ws.goal):
+        out.append(("rationale_not_linked_to_goal", "rationale",
+                    "Tie the rationale to the client's stated goal."))
+    elif _thin_rationale(ws.rationale):
         out.append(("missing_rationale", "rationale", "Explain why this helps in words the "
                     "client could repeat back; “it will help” is too thin."))
     elif not _linked(ws.rationale, ws.goal):
@@ -248,7 +267,7 @@ def _meaning(ws: Worksheet, today: dt.date) -> list[tuple[str, str, str]]:
                     "Set the review date to the next session (not in the past)."))
     if _multiple_tasks(ws.task):
         out.append(("multiple_tasks", "task", "Keep one small task; move the others to later."))
-    if not ws.tracking.strip():
+    if not ws.tracking.strip() or lang.NON_ANSWER.search(ws.tracking.lower()):
         out.append(("missing_tracking", "tracking", "Name the one thing to record, and how."))
     return out
 
