@@ -28,6 +28,7 @@ HOLDOUT = Path(__file__).resolve().parent / "selection_holdout.jsonl"
 # written from the spec by reviewers who never saw the code
 BLIND = Path(__file__).resolve().parent / "selection_blind.jsonl"
 BLIND2 = Path(__file__).resolve().parent / "selection_blind2.jsonl"
+BLIND3 = Path(__file__).resolve().parent / "selection_blind3.jsonl"
 
 
 @dataclass
@@ -82,7 +83,7 @@ def offline_errors(request: str) -> list[str]:
 
 
 def main(paths: list[Path] | None = None) -> None:
-    for path in paths or [DEFAULT, HOLDOUT, BLIND, BLIND2]:
+    for path in paths or [DEFAULT, HOLDOUT, BLIND, BLIND2, BLIND3]:
         result = evaluate(path)
         print(result.line())
         if result.misses:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.eval_selection import BLIND, BLIND2, DEFAULT, HOLDOUT, evaluate
+from bench.eval_selection import BLIND, BLIND2, BLIND3, DEFAULT, HOLDOUT, evaluate
 from service.catalog import get_catalog
 from service.selection import rank_templates
 from service.selection.ranker import unknown_concept_phrases
@@ -31,7 +31,7 @@ def test_holdout_thresholds() -> None:
     assert result.top3 >= 0.95, result.misses
 
 
-@pytest.mark.parametrize("path", [BLIND, BLIND2], ids=["blind", "blind2"])
+@pytest.mark.parametrize("path", [BLIND, BLIND2, BLIND3], ids=["blind", "blind2", "blind3"])
 def test_blind_set_thresholds(path: Path) -> None:
     """Sets reviewers wrote from the catalog alone, without seeing this code."""
     result = evaluate(path)
@@ -82,6 +82,11 @@ def test_dev_set_stays_at_full_top1() -> None:
      "urge out and notice it peak and pass.", "urge_surfing"),
     # a technique named in everyday terms
     ("panic; does interoceptive drills like spinning on a chair until dizzy", "exposure_practice"),
+    # a plan for later, or a tool that does not fit, does not decide
+    ("Anxious about her debts, but this is a real problem, so worry time doesn't fit; she "
+     "needs to pick one option and act.", "problem_solving"),
+    ("Curious what anxiety actually is - something short to read before we start exposure.",
+     "guided_reading"),
 ])
 def test_holdout_style_cases(request_text: str, expected: str) -> None:
     ranked = rank_templates(request_text)
@@ -123,7 +128,8 @@ def test_no_lexicon_pattern_holds_a_stray_indent() -> None:
 
     patterns = [c.pattern.pattern for c in ranker._CONCEPTS]
     patterns += [p.pattern for p in (ranker._ROUTINE, ranker._ANCHOR, ranker._OTHERS,
-                                     ranker._SET_ASIDE, ranker._GOAL, ranker._ASIDE)]
+                                     ranker._FORMAT, ranker._SET_ASIDE, ranker._GOAL,
+                                     ranker._ASIDE)]
     assert not [p for p in patterns if "  " in p]
 
 

@@ -50,6 +50,7 @@ _ACRONYMS = [(re.compile(r"(?<![A-Za-z])" + re.escape(k) + r"(?![A-Za-z])"), v)
 _ROUTINE = re.compile(_pattern(_LEXICON["context"]["routine"]))
 _ANCHOR = re.compile(_pattern(_LEXICON["context"]["anchor"]))
 _OTHERS = re.compile(_pattern(_LEXICON["context"]["others"]))
+_FORMAT = re.compile(_pattern(_LEXICON["context"]["format"]))
 _ASIDE = re.compile(_pattern(_LEXICON["aside"]))
 _SET_ASIDE = re.compile(_pattern(_LEXICON["set_aside"]))
 _GOAL = re.compile(_pattern(_LEXICON["goal"]))
@@ -158,7 +159,7 @@ class _Request:
 
 def _analyse(text: str) -> _Request:
     request = _Request(text)
-    for pattern in (_ROUTINE, _ANCHOR, _OTHERS):
+    for pattern in (_ROUTINE, _ANCHOR, _OTHERS, _FORMAT):
         request.spans += [(m.start(), m.end(), CONTEXT) for m in pattern.finditer(text)]
     request.spans += [(m.start(), m.end(), SET_ASIDE) for m in _SET_ASIDE.finditer(text)]
     for sentence in _SENTENCE.finditer(text):
