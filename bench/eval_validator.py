@@ -16,7 +16,7 @@ from service.worksheet import Worksheet
 DEFAULT = Path(__file__).resolve().parent.parent / "tests" / "data" / "validator_dev.jsonl"
 # written from the spec by reviewers who never saw the code
 BLINDS = [Path(__file__).resolve().parent / f"validator_{name}.jsonl"
-          for name in ("blind", "blind2")]
+          for name in ("blind", "blind2", "blind3")]
 
 
 def main(paths: list[Path] | None = None) -> None:

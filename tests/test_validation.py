@@ -131,9 +131,34 @@ def test_a_quoted_self_critical_thought_is_not_shaming_but_scare_quotes_are() ->
     ("tracking", "n/a", "missing_tracking"),
     ("where", "Around the house", "missing_where"),
     ("where", "Anywhere that feels OK to you", "missing_where"),
+    ("where", "Any spot that suits", "missing_where"),
 ])
 def test_non_answers_count_as_missing(field: str, value: str, code: str) -> None:
     assert code in codes(good(**{field: value}))
+
+
+def test_praise_alone_is_a_thin_rationale() -> None:
+    found = codes(good(rationale="It's a really useful exercise that lots of people find helpful."))
+    assert "missing_rationale" in found
+
+
+def test_three_listed_actions_are_multiple_tasks() -> None:
+    task = ("Fill in the sleep diary, stop caffeine after midday and get out of bed at 6.30 "
+            "every morning.")
+    assert "multiple_tasks" in codes(good(task=task))
+
+
+def test_lowering_blood_pressure_does_not_link_to_enjoying_weekends() -> None:
+    found = codes(good(goal="Enjoy weekends with my family again",
+                       rationale=("Regular exercise lowers your blood pressure and keeps your "
+                                  "heart healthy as you get older.")))
+    assert "rationale_not_linked_to_goal" in found
+
+
+def test_an_empathic_never_is_not_shaming() -> None:
+    assert "shaming_language" not in codes(good(
+        done_criteria="Worries follow you all evening, so you never switch off; one set time "
+                      "gives them proper attention."))
 
 
 def test_times_written_with_an_x_are_a_frequency() -> None:
@@ -303,7 +328,8 @@ def _lines(path: Path) -> list[dict]:  # type: ignore[type-arg]
 # the shared dev set, and the sets reviewers wrote without seeing this code
 VALIDATOR_DEV = [*_lines(Path(__file__).parent / "data" / "validator_dev.jsonl"),
                  *_lines(Path(__file__).parent.parent / "bench" / "validator_blind.jsonl"),
-                 *_lines(Path(__file__).parent.parent / "bench" / "validator_blind2.jsonl")]
+                 *_lines(Path(__file__).parent.parent / "bench" / "validator_blind2.jsonl"),
+                 *_lines(Path(__file__).parent.parent / "bench" / "validator_blind3.jsonl")]
 
 
 @pytest.mark.parametrize("line", VALIDATOR_DEV, ids=[line["id"] for line in VALIDATOR_DEV])

@@ -50,7 +50,9 @@ VAGUE_WHERE = re.compile(
     r"^\W*((any ?where|some ?where|wherever|any ?place|any room|any spot)( (that )?"
     r"(you|i|we|she|he|they) ?('re|'m|are|am|is)? ?(like|likes|want|wants|choose|chooses|"
     r"fancy|fancies|can|happen to be|happens to be|feel like|feels like|find|finds|are|is)?)?"
-    r"( it)?|(any ?where|some ?where|wherever) (that )?(feels?|seems?|is) (ok|okay|right|safe|"
+    r"( it)?|(any ?where|some ?where|wherever|any ?place|any spot|any room) (that |which )?"
+    r"(suits|works)( you)?|"
+    r"(any ?where|some ?where|wherever) (that )?(feels?|seems?|is) (ok|okay|right|safe|"
     r"comfortable|good|fine|convenient)( (to|for) you)?|around the (house|home|flat|place|office)|"
     r"where you can|"
     r"where ?ever|wherever suits|wherever works|"
@@ -96,6 +98,8 @@ THIN_RATIONALE = re.compile(
     r"\b(it('ll| will)? helps?|(it'?s|is) good for you|research (shows|says|proves)|"
     r"studies (show|prove|say)|(it'?s|is) (proven|evidence[- ]based)|it works|"
     r"(this|it) is (helpful|useful|effective)|trust me|because i said|"
+    r"(it'?s|it is|this is) (a )?(really |very |super )?(useful|helpful|good|great|effective)|"
+    r"(lots of |many |most )?people find (it |this )?(helpful|useful)|"
     r"therapists recommend|it is recommended)\b", re.I)
 
 SHAMING = re.compile(
@@ -103,9 +107,15 @@ SHAMING = re.compile(
     r"useless|worthless|weak|stupid|failures?|(you|you'?ve|you have|you'?re|if you|don'?t|"
     r"do not|never|not) (fail|failed|failing)|fail(ed|ing)? (again|at (it|this|that|everything))|"
     r"pass/fail|(don'?t|do not) let (me|us|them|your \w+) down|"
-    r"don'?t (mess|screw) (this|it) up|your (own )?fault|disappoint\w*|bad at|you always|"
-    r"you never|get it right this time|no more excuses|lack of (effort|willpower)|"
+    r"don'?t (mess|screw) (this|it) up|your (own )?fault|disappoint\w*|bad at|"
+    r"you (always|never) (\w+ )?(give up|fail|forget|mess|bother|listen|follow through|finish|"
+    r"try|manage|stick)|get it right this time|no more excuses|lack of (effort|willpower)|"
     r"grade[ds]? (you|your)|pass or fail)\b", re.I)
+# Words that praise a practice without saying why it helps (a rationale of only these is thin).
+PRAISE = _wordset(
+    "useful helpful good great effective exercise exercises practice tool thing lots many "
+    "most people find found works work working research shows studies proven evidence based "
+    "really definitely recommended recommend therapists try trying worth")
 # A quotation: double or curly quotes, or single quotes that may hold apostrophes ("I'm").
 QUOTED = re.compile(r"\"[^\"\n]{1,120}\"|“[^”\n]{1,120}”|‘[^’\n]{1,120}’|"
                     r"(?<!\w)'(?:[^'\n]|'(?=\w)){1,120}'(?!\w)")
@@ -144,7 +154,8 @@ TASK_VERBS = _wordset(
     "reply write call ring email text send talk speak ask get go take make do read "
     "fill plan book clean tidy cook buy pay sort apply visit meet phone post arrange "
     "find organise organize check list prepare finish start walk sign join register enrol "
-    "enroll schedule order collect return drop fix wash submit message contact invite"
+    "enroll schedule order collect return drop fix wash submit message contact invite stop "
+    "cut watch switch turn set avoid"
 )
 
 # Separate errands: two of these in one task are two tasks.
@@ -220,10 +231,10 @@ def _build_roots() -> dict[str, frozenset[int]]:
 
 
 ROOTS = _build_roots()
-# What may follow a root of four letters or fewer ("_" for nothing): "flat" is in "flatter",
-# not in "flatmates".
+# What may follow a root of four letters or fewer ("_" for nothing): "flat" is in "flattest",
+# not in "flatmates"; no "-er", since "lowers your blood pressure" is no low mood.
 SHORT_ROOT_ENDINGS = _wordset(
-    "_ s es ed d er ers est ly ness ing ings y ier iest ily ies e ful less ish")
+    "_ s es ed d est ly ness ing ings y ier iest ily ies e ful less ish")
 ROOT_LENGTHS = tuple(sorted({len(r) for r in ROOTS}))
 
 # Goal words that carry no topic ("feel less X", "get back to Y").

@@ -81,14 +81,17 @@ def _vague_frequency(frequency: str) -> bool:
     return not lang.SPECIFIC_FREQUENCY.search(text)
 
 
-def _content_words(rationale: str) -> int:
-    return sum(w not in lang.STOP for w in _WORD.findall(rationale.lower()))
+def _substance(rationale: str) -> tuple[int, int]:
+    """(content words, those that are more than praise): "a really useful exercise lots of
+    people find helpful" has words, but nothing the client could repeat back."""
+    content = [w for w in _WORD.findall(rationale.lower()) if w not in lang.STOP]
+    return len(content), sum(w not in lang.PRAISE for w in content)
 
 
 def _thin_rationale(rationale: str) -> bool:
     """Too short to repeat back, or a stock phrase ("it helps") with little around it."""
-    content = _content_words(rationale)
-    return content < 5 or (bool(lang.THIN_RATIONALE.search(rationale.lower())) and content < 12)
+    content, substance = _substance(rationale)
+    return content < 5 or (bool(lang.THIN_RATIONALE.search(rationale.lower())) and substance < 8)
 
 
 def _linked(rationale: str, goal: str) -> bool:
@@ -244,7 +247,7 @@ def _specificity(ws: Worksheet, template: Template | None) -> list[tuple[str, st
 def _meaning(ws: Worksheet, today: dt.date) -> list[tuple[str, str, str]]:
     out = []
     # a rationale with substance but about something else is unlinked, not thin
-    if _content_words(ws.rationale) >= 8 and not _linked(ws.rationale, ws.goal):
+    if _substance(ws.rationale)[1] >= 5 and not _linked(ws.rationale, ws.goal):
         out.append(("rationale_not_linked_to_goal", "rationale",
                     "Tie the rationale to the client's stated goal."))
     elif _thin_rationale(ws.rationale):
