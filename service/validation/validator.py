@@ -246,14 +246,12 @@ def _specificity(ws: Worksheet, template: Template | None) -> list[tuple[str, st
 
 def _meaning(ws: Worksheet, today: dt.date) -> list[tuple[str, str, str]]:
     out = []
+    linked = _linked(ws.rationale, ws.goal)
     # a rationale with substance but about something else is unlinked, not thin
-    if _substance(ws.rationale)[1] >= 5 and not _linked(ws.rationale, ws.goal):
-        out.append(("rationale_not_linked_to_goal", "rationale",
-                    "Tie the rationale to the client's stated goal."))
-    elif _thin_rationale(ws.rationale):
+    if _thin_rationale(ws.rationale) and (linked or _substance(ws.rationale)[1] < 5):
         out.append(("missing_rationale", "rationale", "Explain why this helps in words the "
                     "client could repeat back; “it will help” is too thin."))
-    elif not _linked(ws.rationale, ws.goal):
+    elif not linked:
         out.append(("rationale_not_linked_to_goal", "rationale",
                     "Tie the rationale to the client's stated goal."))
     if not _has_plan(ws):
