@@ -26,9 +26,8 @@ from service.worksheet import Preferences
 DEFAULT = Path(__file__).resolve().parent.parent / "tests" / "data" / "selection_dev.jsonl"
 HOLDOUT = Path(__file__).resolve().parent / "selection_holdout.jsonl"
 # written from the spec by reviewers who never saw the code
-BLIND = Path(__file__).resolve().parent / "selection_blind.jsonl"
-BLIND2 = Path(__file__).resolve().parent / "selection_blind2.jsonl"
-BLIND3 = Path(__file__).resolve().parent / "selection_blind3.jsonl"
+BLINDS = [Path(__file__).resolve().parent / f"selection_{name}.jsonl"
+          for name in ("blind", "blind2", "blind3")]
 
 
 @dataclass
@@ -83,7 +82,7 @@ def offline_errors(request: str) -> list[str]:
 
 
 def main(paths: list[Path] | None = None) -> None:
-    for path in paths or [DEFAULT, HOLDOUT, BLIND, BLIND2, BLIND3]:
+    for path in paths or [DEFAULT, HOLDOUT, *BLINDS]:
         result = evaluate(path)
         print(result.line())
         if result.misses:

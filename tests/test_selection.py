@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.eval_selection import BLIND, BLIND2, BLIND3, DEFAULT, HOLDOUT, evaluate
+from bench.eval_selection import BLINDS, DEFAULT, HOLDOUT, evaluate
 from service.catalog import get_catalog
 from service.selection import rank_templates
 from service.selection.ranker import unknown_concept_phrases
@@ -31,7 +31,7 @@ def test_holdout_thresholds() -> None:
     assert result.top3 >= 0.95, result.misses
 
 
-@pytest.mark.parametrize("path", [BLIND, BLIND2, BLIND3], ids=["blind", "blind2", "blind3"])
+@pytest.mark.parametrize("path", BLINDS, ids=[p.stem for p in BLINDS])
 def test_blind_set_thresholds(path: Path) -> None:
     """Sets reviewers wrote from the catalog alone, without seeing this code."""
     result = evaluate(path)

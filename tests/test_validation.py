@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.eval_validator import BLINDS, DEFAULT
 from service.catalog import get_catalog
 from service.validation import validate_worksheet
 from service.validation.cues import find_cue, find_place
@@ -326,10 +327,7 @@ def _lines(path: Path) -> list[dict]:  # type: ignore[type-arg]
 
 
 # the shared dev set, and the sets reviewers wrote without seeing this code
-VALIDATOR_DEV = [*_lines(Path(__file__).parent / "data" / "validator_dev.jsonl"),
-                 *_lines(Path(__file__).parent.parent / "bench" / "validator_blind.jsonl"),
-                 *_lines(Path(__file__).parent.parent / "bench" / "validator_blind2.jsonl"),
-                 *_lines(Path(__file__).parent.parent / "bench" / "validator_blind3.jsonl")]
+VALIDATOR_DEV = [line for path in (DEFAULT, *BLINDS) for line in _lines(path)]
 
 
 @pytest.mark.parametrize("line", VALIDATOR_DEV, ids=[line["id"] for line in VALIDATOR_DEV])

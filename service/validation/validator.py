@@ -151,9 +151,9 @@ def _quoted_thought(text: str, quote: re.Match[str]) -> bool:
 
 
 def _shaming(ws: Worksheet) -> bool:
-    """A quoted first-person thought is the client's inner critic named so it can be
-    answered ("it says 'I'm such a failure'"), not the worksheet's own voice; scare quotes
-    ("a 'no excuses' week") still count."""
+    """A thought the worksheet names so the client can answer it (quoted in the first
+    person, introduced as the critic's, or reported: "telling you you're useless") is not
+    the worksheet's own voice; scare quotes ("a 'no excuses' week") still count."""
     text = _client_text(ws, with_goal=False).lower()
     text = lang.QUOTED.sub(lambda m: " " if _quoted_thought(text, m) else m.group(0), text)
     text = lang.REPORTED_THOUGHT.sub(" ", text)
